@@ -1,0 +1,255 @@
+import CSystem
+import Foundation
+
+/// A command started in its own process group, its output copied to log files (and echoed), with a
+/// deadline: on timeout or cancellation the whole group gets TERM, then KILL after a grace period,
+/// so grandchildren never outlive their stage.
+public final class ChildProcess: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var executable: String
+        /// argv, including argv[0].
+        public var arguments: [String]
+        public var environment: [String: String]
+        public var workingDirectory: String?
+        public var stdoutLog: Int32
+        public var stderrLog: Int32
+        public var timeout: Duration?
+        public var killGrace: Duration
+        /// Receives whole lines of output (stream, line without its newline).
+        public var onLine: (@Sendable (Console.Stream, Substring) -> Void)?
+    }
+
+    public struct Termination: Sendable, Hashable {
+        /// The exit code, or nil when a signal ended it.
+        public var exitCode: Int32?
+        public var signal: Int32?
+        public var timedOut: Bool
+        public var cancelled: Bool
+        /// Processes of the group still there after the command itself ended, and then stopped.
+        public var leftoversStopped: Bool
+    }
+
+    public struct LaunchError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let pid: Int32
+    private let options: Options
+    private let outRead: Int32
+    private let errRead: Int32
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let lock = NSLock()
+    private var cancelRequested = false
+    private var forceRequested = false
+
+    public static func launch(_ options: Options) throws(LaunchError) -> ChildProcess {
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], wakePipe: [Int32] = [-1, -1]
+        guard mlops_pipe(&outPipe) == 0, mlops_pipe(&errPipe) == 0, mlops_pipe(&wakePipe) == 0 else {
+            throw LaunchError(description: "cannot create pipes: \(String(cString: strerror(errno)))")
+        }
+        let argv = options.arguments.map { strdup($0) } + [nil]
+        let envp = options.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+            close(outPipe[1])
+            close(errPipe[1])
+        }
+        var pid: pid_t = 0
+        let rc = options.workingDirectory.withOptionalCString { cwd in
+            mlops_spawn(options.executable, argv, envp, cwd, outPipe[1], errPipe[1], &pid)
+        }
+        guard rc == 0 else {
+            [outPipe[0], errPipe[0], wakePipe[0], wakePipe[1]].forEach { close($0) }
+            throw LaunchError(description: "cannot start '\(options.executable)': \(String(cString: strerror(rc)))")
+        }
+        return ChildProcess(pid: pid, options: options, outRead: outPipe[0], errRead: errPipe[0],
+                            wakeRead: wakePipe[0], wakeWrite: wakePipe[1])
+    }
+
+    private init(pid: Int32, options: Options, outRead: Int32, errRead: Int32, wakeRead: Int32, wakeWrite: Int32) {
+        self.pid = pid
+        self.options = options
+        self.outRead = outRead
+        self.errRead = errRead
+        self.wakeRead = wakeRead
+        self.wakeWrite = wakeWrite
+    }
+
+    /// Asks the group to stop: TERM now, KILL after the grace period (or at once when `force`).
+    public func cancel(force: Bool = false) {
+        lock.lock()
+        cancelRequested = true
+        if force { forceRequested = true }
+        lock.unlock()
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    /// Waits on a thread of its own (never on the concurrency pool) until the command and its
+    /// output are done.
+    public func wait() async -> Termination {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: self.superviseBlocking()) }
+            thread.stackSize = 256 * 1024
+            thread.start()
+        }
+    }
+
+    private func requests() -> (cancel: Bool, force: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (cancelRequested, forceRequested)
+    }
+
+    private enum Phase { case running, terminating(killAt: ContinuousClock.Instant), killed(at: ContinuousClock.Instant) }
+
+    private func superviseBlocking() -> Termination {
+        let clock = ContinuousClock()
+        let deadline = options.timeout.map { clock.now + $0 }
+        let pidfd = mlops_pidfd_open(pid)
+        var phase = Phase.running
+        var status: Int32?
+        var timedOut = false
+        var cancelled = false
+        var leftovers = false
+        var outOpen = true, errOpen = true
+        var splitters = [LineSplitter(), LineSplitter()]
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+
+        func signalGroup(_ sig: Int32) { _ = kill(-pid, sig) }
+        func groupExists() -> Bool { kill(-pid, 0) == 0 || errno == EPERM }
+        func beginTermination() {
+            guard case .running = phase else { return }
+            signalGroup(SIGTERM)
+            phase = .terminating(killAt: clock.now + options.killGrace)
+        }
+        func drain(_ fd: Int32, _ index: Int) -> Bool {
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    let logFD = index == 0 ? options.stdoutLog : options.stderrLog
+                    var slice = Array(buffer[0..<n])
+                    Console.writeAll(logFD, &slice)
+                    if let onLine = options.onLine {
+                        let stream: Console.Stream = index == 0 ? .stdout : .stderr
+                        splitters[index].feed(buffer[0..<n]) { onLine(stream, $0) }
+                    }
+                    continue
+                }
+                if n == 0 { return false }
+                if errno == EINTR { continue }
+                return errno == EAGAIN || errno == EWOULDBLOCK
+            }
+        }
+
+        while true {
+            if status != nil && !outOpen && !errOpen {
+                if groupExists() {
+                    // Output closed but members remain (they redirected it): stop them too.
+                    leftovers = true
+                    if case .running = phase { beginTermination() }
+                } else {
+                    break
+                }
+            }
+            let now = clock.now
+            var wakeAt: ContinuousClock.Instant?
+            switch phase {
+            case .running: if status == nil, let deadline { wakeAt = deadline }
+            case let .terminating(killAt): wakeAt = killAt
+            case let .killed(at): wakeAt = at + .seconds(2)
+            }
+            if status != nil, !outOpen, !errOpen { wakeAt = min(wakeAt ?? now + .milliseconds(20), now + .milliseconds(20)) }
+            var timeoutMs: Int32 = -1
+            if let wakeAt {
+                let remaining = wakeAt - now
+                timeoutMs = max(0, Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1))
+            }
+            var fds = [
+                pollfd(fd: outOpen ? outRead : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: errOpen ? errRead : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: status == nil ? pidfd : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&fds, nfds_t(fds.count), timeoutMs)
+            if ready < 0 && errno != EINTR { break }
+            if outOpen, fds[0].revents != 0, !drain(outRead, 0) { outOpen = false }
+            if errOpen, fds[1].revents != 0, !drain(errRead, 1) { errOpen = false }
+            if fds[3].revents != 0 {
+                var sink = [UInt8](repeating: 0, count: 64)
+                _ = read(wakeRead, &sink, sink.count)
+                let request = requests()
+                if request.cancel { cancelled = true; beginTermination() }
+                if request.force { signalGroup(SIGKILL); phase = .killed(at: clock.now) }
+            }
+            if status == nil, pidfd < 0 || fds[2].revents != 0 {
+                var raw: Int32 = 0
+                let r = mlops_waitpid(pid, &raw, pidfd < 0 ? 0 : 0)
+                if r == pid {
+                    status = raw
+                    if groupExists() { leftovers = true; beginTermination() }
+                }
+            }
+            let later = clock.now
+            switch phase {
+            case .running:
+                if status == nil, let deadline, later >= deadline { timedOut = true; beginTermination() }
+            case let .terminating(killAt):
+                if later >= killAt { signalGroup(SIGKILL); phase = .killed(at: later) }
+            case let .killed(at):
+                // After KILL, stop waiting for output that a stuck (D-state) process may never close.
+                if status != nil, later >= at + .seconds(2) { outOpen = false; errOpen = false; if !groupExists() { break } }
+            }
+        }
+        if status == nil {
+            var raw: Int32 = 0
+            if mlops_waitpid(pid, &raw, 1) == pid { status = raw }
+        }
+        for (index, splitter) in splitters.enumerated() {
+            if let rest = splitter.remainder, let onLine = options.onLine { onLine(index == 0 ? .stdout : .stderr, rest) }
+        }
+        [outRead, errRead, wakeRead, wakeWrite].forEach { close($0) }
+        if pidfd >= 0 { close(pidfd) }
+        let raw = status ?? 0
+        return Termination(exitCode: mlops_wifexited(raw) != 0 ? mlops_wexitstatus(raw) : nil,
+                           signal: mlops_wifsignaled(raw) != 0 ? mlops_wtermsig(raw) : nil,
+                           timedOut: timedOut, cancelled: cancelled, leftoversStopped: leftovers)
+    }
+}
+
+/// Cuts a byte stream into lines, holding a partial line until its newline arrives.
+struct LineSplitter {
+    private var pending: [UInt8] = []
+
+    mutating func feed(_ bytes: ArraySlice<UInt8>, _ emit: (Substring) -> Void) {
+        var start = bytes.startIndex
+        for i in bytes.indices where bytes[i] == UInt8(ascii: "\n") {
+            if pending.isEmpty {
+                emit(Substring(decoding: bytes[start..<i], as: UTF8.self))
+            } else {
+                pending += bytes[start..<i]
+                emit(Substring(decoding: pending, as: UTF8.self))
+                pending.removeAll(keepingCapacity: true)
+            }
+            start = i + 1
+        }
+        pending += bytes[start...]
+        if pending.count > 1 << 20 {
+            emit(Substring(decoding: pending, as: UTF8.self))
+            pending.removeAll()
+        }
+    }
+
+    var remainder: Substring? { pending.isEmpty ? nil : Substring(decoding: pending, as: UTF8.self) }
+}
+
+extension Optional where Wrapped == String {
+    func withOptionalCString<R>(_ body: (UnsafePointer<CChar>?) -> R) -> R {
+        switch self {
+        case let .some(text): return text.withCString { body($0) }
+        case .none: return body(nil)
+        }
+    }
+}

@@ -1,0 +1,10 @@
+/// What a running job reports as it goes, for a terminal or a log.
+public enum RunEvent: Sendable {
+    case jobStarted(runID: String, job: String, stages: Int, maxParallel: Int)
+    case leaseTakenOver(from: JobLease.Holder)
+    case stageStarted(stage: String, attempt: Int, runID: String)
+    case stageFinished(stage: String, attempt: Int, termination: StageTermination, millis: Int64, retryIn: SpecDuration?)
+    case stageSkipped(stage: String, reason: String)
+    case stageReused(stage: String, from: String)
+    case jobFinished(run: RunRecord)
+}

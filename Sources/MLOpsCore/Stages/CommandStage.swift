@@ -1,0 +1,107 @@
+import Foundation
+
+/// A `run:` stage: a subprocess, without a shell unless asked for, that learns who it is from its
+/// environment (MLOPS_* and MLflow's variables) and finds this very `mlops` first on its PATH.
+struct CommandStage: Stage {
+    var command: String
+    var shell: Bool
+
+    /// The folder of the running `mlops`, put first on a stage's PATH so `mlops log` is this one.
+    static let executableFolder: String? = {
+        guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        return (path as NSString).deletingLastPathComponent
+    }()
+
+    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+        let environment = Self.environment(for: context)
+        let substituted = ParamReference.substitute(command, params: context.params)
+        let arguments: [String]
+        if shell {
+            arguments = ["/bin/sh", "-c", substituted]
+        } else {
+            guard let words = CommandLineWords.split(substituted), !words.isEmpty else {
+                return .failed("cannot split `run: \(substituted)` into words", exitCode: nil)
+            }
+            arguments = words
+        }
+        guard let executable = Self.locate(arguments[0], path: environment["PATH"] ?? "", cwd: context.workspace.root) else {
+            return .failed("command not found: '\(arguments[0])' (searched PATH and the workspace)", exitCode: 127)
+        }
+        let stdoutFD = open(context.stdoutLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let stderrFD = open(context.stderrLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        defer {
+            if stdoutFD >= 0 { close(stdoutFD) }
+            if stderrFD >= 0 { close(stderrFD) }
+        }
+        guard stdoutFD >= 0, stderrFD >= 0 else {
+            return .failed("cannot open the stage's log files in \(context.runDirectory): \(String(cString: strerror(errno)))", exitCode: nil)
+        }
+        let options = ChildProcess.Options(
+            executable: executable, arguments: arguments, environment: environment,
+            workingDirectory: context.workspace.root, stdoutLog: stdoutFD, stderrLog: stderrFD,
+            timeout: context.timeout?.duration, killGrace: context.killGrace.duration, onLine: context.echo)
+        let process: ChildProcess
+        do {
+            process = try ChildProcess.launch(options)
+        } catch {
+            return .failed(error.description, exitCode: 127)
+        }
+        started(ProcessIdentity.of(pid: process.pid))
+        let termination = await withTaskCancellationHandler {
+            await process.wait()
+        } onCancel: {
+            process.cancel()
+        }
+        if termination.timedOut, let timeout = context.timeout { return .timedOut(timeout) }
+        if termination.cancelled { return .killed("stopped by request") }
+        if let code = termination.exitCode {
+            return code == 0 ? .succeeded : .failed("exit code \(code)", exitCode: code)
+        }
+        let signal = termination.signal ?? 0
+        return .failed("killed by signal \(signal) (\(String(cString: strsignal(signal))))", exitCode: 128 + signal)
+    }
+
+    static func environment(for context: StageContext) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        let path = env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        env["PATH"] = executableFolder.map { "\($0):\(path)" } ?? path
+        env["MLOPS_RUN_ID"] = context.runID
+        env["MLOPS_PARENT_RUN_ID"] = context.parentRunID
+        env["MLOPS_JOB"] = context.job
+        env["MLOPS_STAGE"] = context.stage
+        env["MLOPS_ATTEMPT"] = String(context.attempt)
+        env["MLOPS_ARTIFACTS"] = context.artifactsDirectory
+        env["MLOPS_WORKSPACE"] = context.workspace.root
+        env["MLOPS_TRACKING"] = context.workspace.storePath
+        env["MLFLOW_RUN_ID"] = context.runID
+        env["MLFLOW_EXPERIMENT_ID"] = String(context.experimentID)
+        for (name, value) in context.params { env["MLOPS_PARAM_\(envName(name))"] = value.description }
+        for (name, value) in context.with { env["MLOPS_WITH_\(envName(name))"] = value.description }
+        for (name, folder) in context.inputs { env["MLOPS_INPUT_\(envName(name))"] = folder }
+        for (name, value) in context.env { env[name] = ParamReference.substitute(value, params: context.params) }
+        return env
+    }
+
+    /// `train-model` → `TRAIN_MODEL`.
+    static func envName(_ name: String) -> String {
+        String(name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
+    static func locate(_ name: String, path: String, cwd: String) -> String? {
+        let manager = FileManager.default
+        if name.contains("/") {
+            let full = name.hasPrefix("/") ? name : "\(cwd)/\(name)"
+            return manager.isExecutableFile(atPath: full) ? full : nil
+        }
+        for folder in path.split(separator: ":") {
+            let candidate = "\(folder.isEmpty ? "." : folder)/\(name)"
+            if manager.isExecutableFile(atPath: candidate), !directory(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    static func directory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+}

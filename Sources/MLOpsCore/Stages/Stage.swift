@@ -1,0 +1,65 @@
+import Foundation
+
+/// One unit of work in a job: a built-in stage (in process) or a command (a child process). The
+/// runner treats both alike: records, retries, timeouts and cancellation are its business.
+public protocol Stage: Sendable {
+    /// Runs one attempt. `started` reports the process the attempt runs in, as soon as there is one,
+    /// so that a later process can tell a live attempt from a dead one.
+    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination
+}
+
+/// How an attempt ended.
+public enum StageTermination: Sendable, Hashable {
+    case succeeded
+    case failed(String, exitCode: Int32?)
+    case timedOut(SpecDuration)
+    case killed(String)
+
+    public var outcome: RunOutcome {
+        switch self {
+        case .succeeded: return .succeeded
+        case .failed: return .failed
+        case .timedOut: return .timedOut
+        case .killed: return .killed
+        }
+    }
+
+    public var message: String? {
+        switch self {
+        case .succeeded: return nil
+        case let .failed(message, _): return message
+        case let .timedOut(limit): return "timed out after \(limit)"
+        case let .killed(message): return message
+        }
+    }
+
+    public var exitCode: Int32? {
+        if case let .failed(_, code) = self { return code }
+        return self == .succeeded ? 0 : nil
+    }
+}
+
+/// Everything an attempt knows about itself: identity, folders, settings and its inputs.
+public struct StageContext: Sendable {
+    public var job: String
+    public var stage: String
+    public var attempt: Int
+    public var runID: String
+    public var parentRunID: String
+    public var experimentID: Int64
+    public var workspace: Workspace
+    public var runDirectory: String
+    public var artifactsDirectory: String
+    public var stdoutLog: String
+    public var stderrLog: String
+    /// The stage's `with:`, params substituted.
+    public var with: [String: SpecValue]
+    public var params: [String: SpecValue]
+    /// For each stage this one needs, the artifact folder of its successful attempt.
+    public var inputs: [String: String]
+    public var timeout: SpecDuration?
+    public var killGrace: SpecDuration
+    public var env: [String: String]
+    /// Where whole lines of output go besides the log files (the terminal), or nil.
+    public var echo: (@Sendable (Console.Stream, Substring) -> Void)?
+}

@@ -1,0 +1,112 @@
+import GRDB
+
+extension Store {
+    /// One migration per schema change; never edit a migration that has shipped, add the next one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: tracking, orchestration, leases, audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE experiments (
+                    experiment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL UNIQUE,
+                    artifact_location TEXT,
+                    lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+                    creation_time INTEGER,
+                    last_update_time INTEGER
+                );
+                CREATE TABLE experiment_tags (
+                    experiment_id INTEGER NOT NULL REFERENCES experiments(experiment_id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value TEXT,
+                    PRIMARY KEY (experiment_id, key)
+                );
+                CREATE TABLE runs (
+                    run_uuid TEXT PRIMARY KEY,
+                    experiment_id INTEGER NOT NULL REFERENCES experiments(experiment_id),
+                    name TEXT,
+                    status TEXT NOT NULL,
+                    start_time INTEGER,
+                    end_time INTEGER,
+                    lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+                    artifact_uri TEXT,
+                    user_id TEXT,
+                    parent_run_id TEXT REFERENCES runs(run_uuid),
+                    kind TEXT NOT NULL DEFAULT 'run',
+                    job TEXT,
+                    stage TEXT,
+                    attempt INTEGER,
+                    trigger TEXT,
+                    outcome TEXT,
+                    exit_code INTEGER,
+                    message TEXT,
+                    pid INTEGER,
+                    pid_start_time INTEGER,
+                    boot_id TEXT,
+                    host TEXT,
+                    heartbeat_time INTEGER,
+                    spec_sha256 TEXT,
+                    git_commit TEXT
+                );
+                CREATE INDEX runs_by_kind_start ON runs(kind, start_time DESC);
+                CREATE INDEX runs_by_parent ON runs(parent_run_id);
+                CREATE INDEX runs_running ON runs(status) WHERE status = 'RUNNING';
+                CREATE TABLE params (
+                    run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (run_uuid, key)
+                );
+                CREATE INDEX params_by_key ON params(key, value);
+                CREATE TABLE tags (
+                    run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value TEXT,
+                    PRIMARY KEY (run_uuid, key)
+                );
+                CREATE INDEX tags_by_key ON tags(key, value);
+                CREATE TABLE metrics (
+                    run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    timestamp INTEGER NOT NULL,
+                    step INTEGER NOT NULL DEFAULT 0,
+                    is_nan INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX metrics_history ON metrics(run_uuid, key, step);
+                CREATE TABLE latest_metrics (
+                    run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    timestamp INTEGER NOT NULL,
+                    step INTEGER NOT NULL DEFAULT 0,
+                    is_nan INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (run_uuid, key)
+                );
+                CREATE INDEX latest_metrics_by_key ON latest_metrics(key, value);
+                CREATE TABLE leases (
+                    job TEXT PRIMARY KEY,
+                    run_uuid TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    pid_start_time INTEGER,
+                    boot_id TEXT,
+                    host TEXT,
+                    acquired_time INTEGER NOT NULL,
+                    heartbeat_time INTEGER NOT NULL
+                );
+                CREATE TABLE audit_log (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    entity_type TEXT NOT NULL,
+                    entity_id TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    from_state TEXT,
+                    to_state TEXT,
+                    detail TEXT
+                );
+                CREATE INDEX audit_by_entity ON audit_log(entity_type, entity_id, time);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import GRDB
+
+/// MLflow's run states, kept verbatim so MLflow's client and habits read our store unchanged.
+public enum RunStatus: String, Codable, Sendable, CaseIterable {
+    case running = "RUNNING"
+    case scheduled = "SCHEDULED"
+    case finished = "FINISHED"
+    case failed = "FAILED"
+    case killed = "KILLED"
+
+    public var isTerminal: Bool { self == .finished || self == .failed || self == .killed }
+}
+
+/// Why a run ended the way it did: finer than `RunStatus`, which MLflow fixes.
+public enum RunOutcome: String, Codable, Sendable {
+    case succeeded
+    case failed
+    case timedOut = "timed_out"
+    case killed
+    /// Not started because its `needs` did not allow it (upstream failed, or a trigger rule said no).
+    case skipped
+    /// Taken from an earlier run by `--rerun --only-failed`.
+    case reused
+    /// Its process died without recording an end (the runner was killed, the machine rebooted).
+    case orphaned
+
+    public var status: RunStatus {
+        switch self {
+        case .succeeded, .reused: return .finished
+        case .failed, .timedOut, .orphaned: return .failed
+        case .killed, .skipped: return .killed
+        }
+    }
+}
+
+/// What a run is: a job execution (a parent run), one attempt of a stage (its child), or a plain run
+/// created by a client of the tracking API.
+public enum RunKind: String, Codable, Sendable {
+    case job
+    case stage
+    case run
+}
+
+/// A row of `runs`: MLflow's columns, then what orchestration adds.
+public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, Hashable {
+    public static let databaseTableName = "runs"
+
+    public var id: String
+    public var experimentID: Int64
+    public var name: String?
+    public var status: RunStatus
+    public var startTime: Int64?
+    public var endTime: Int64?
+    public var lifecycleStage: String = "active"
+    public var artifactURI: String?
+    public var userID: String?
+    public var parentRunID: String?
+    public var kind: RunKind
+    public var job: String?
+    public var stage: String?
+    public var attempt: Int?
+    public var trigger: String?
+    public var outcome: RunOutcome?
+    public var exitCode: Int?
+    public var message: String?
+    public var pid: Int?
+    public var pidStartTime: Int64?
+    public var bootID: String?
+    public var host: String?
+    public var heartbeatTime: Int64?
+    public var specSHA256: String?
+    public var gitCommit: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id = "run_uuid", experimentID = "experiment_id", name, status, startTime = "start_time"
+        case endTime = "end_time", lifecycleStage = "lifecycle_stage", artifactURI = "artifact_uri"
+        case userID = "user_id", parentRunID = "parent_run_id", kind, job, stage, attempt, trigger, outcome
+        case exitCode = "exit_code", message, pid, pidStartTime = "pid_start_time", bootID = "boot_id", host
+        case heartbeatTime = "heartbeat_time", specSHA256 = "spec_sha256", gitCommit = "git_commit"
+    }
+
+    public init(id: String = RunRecord.newID(), experimentID: Int64, name: String?, status: RunStatus,
+                startTime: Int64?, kind: RunKind) {
+        self.id = id
+        self.experimentID = experimentID
+        self.name = name
+        self.status = status
+        self.startTime = startTime
+        self.kind = kind
+    }
+
+    /// 32 lowercase hex characters, as MLflow's run ids.
+    public static func newID() -> String {
+        UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    public var shortID: String { String(id.prefix(8)) }
+
+    public var durationMillis: Int64? {
+        guard let start = startTime else { return nil }
+        return (endTime ?? Store.nowMillis()) - start
+    }
+}
+
+/// One value of a metric series.
+public struct MetricPoint: Sendable, Hashable, Codable {
+    public var key: String
+    public var value: Double
+    public var timestamp: Int64
+    public var step: Int64
+
+    public init(key: String, value: Double, timestamp: Int64 = Store.nowMillis(), step: Int64 = 0) {
+        self.key = key
+        self.value = value
+        self.timestamp = timestamp
+        self.step = step
+    }
+}

@@ -1,0 +1,177 @@
+import GRDB
+
+/// Finds runs by MLflow's filter and order-by grammar, compiled to one SQL query over indexed
+/// tables (latest metrics, params, tags).
+public struct RunSearch: Sendable {
+    public var kind: RunKind? = .job
+    public var job: String?
+    public var status: RunStatus?
+    public var filter: RunFilter?
+    public var orderBy: [OrderTerm] = []
+    public var limit: Int = 20
+    public var experimentIDs: [Int64]?
+
+    public init(kind: RunKind? = .job, job: String? = nil, status: RunStatus? = nil, filter: RunFilter? = nil,
+                orderBy: [OrderTerm] = [], limit: Int = 20) {
+        self.kind = kind
+        self.job = job
+        self.status = status
+        self.filter = filter
+        self.orderBy = orderBy
+        self.limit = limit
+    }
+
+    public struct OrderTerm: Sendable, Hashable {
+        public var entity: RunFilter.Entity
+        public var key: String
+        public var ascending: Bool
+
+        /// `metrics.auc DESC`, `attributes.start_time`, `params.l2 ASC`, comma-separated.
+        public static func parseList(_ text: String) throws(RunFilter.ParseError) -> [OrderTerm] {
+            var terms: [OrderTerm] = []
+            var offset = 0
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let column = offset + (part.prefix { $0 == " " }.count) + 1
+                offset += part.count + 1
+                let words = part.split(separator: " ")
+                func fail(_ message: String, hint: String? = nil) -> RunFilter.ParseError {
+                    RunFilter.ParseError(message: message, column: column, source: text, hint: hint)
+                }
+                guard let first = words.first else { throw fail("empty order-by term") }
+                guard words.count <= 2 else { throw fail("expected KEY [ASC|DESC]", hint: "e.g. metrics.auc DESC") }
+                var ascending = true
+                if words.count == 2 {
+                    switch words[1].uppercased() {
+                    case "ASC": ascending = true
+                    case "DESC": ascending = false
+                    default: throw fail("'\(words[1])' is neither ASC nor DESC")
+                    }
+                }
+                var ident = String(first)
+                if !ident.contains(".") { ident = "attributes.\(ident)" }
+                let dot = ident.firstIndex(of: ".")!
+                guard let entity = RunFilter.entityNames[ident[..<dot].lowercased()] else {
+                    throw fail("unknown prefix '\(ident[..<dot])'", hint: "use metrics., params., tags. or attributes.")
+                }
+                var key = String(ident[ident.index(after: dot)...])
+                if key.count >= 2, let q = key.first, "`\"".contains(q), key.last == q { key = String(key.dropFirst().dropLast()) }
+                if entity == .attribute, !RunFilter.attributes.contains(key) {
+                    throw fail("unknown attribute '\(key)'", hint: Suggestion.hint(for: key, in: RunFilter.attributes))
+                }
+                terms.append(OrderTerm(entity: entity, key: key, ascending: ascending))
+            }
+            return terms
+        }
+    }
+
+    static func attributeColumn(_ key: String) -> String {
+        switch key {
+        case "run_id", "run_uuid": return "runs.run_uuid"
+        case "run_name": return "runs.name"
+        case "created": return "runs.start_time"
+        case "duration": return "(COALESCE(runs.end_time, CAST(strftime('%s','now') AS INTEGER) * 1000) - runs.start_time)"
+        default: return "runs.\(key)"
+        }
+    }
+
+    /// MLflow's LIKE is case-sensitive, SQLite's is not: translate to GLOB.
+    static func globPattern(_ like: String) -> String {
+        var out = ""
+        for c in like {
+            switch c {
+            case "%": out += "*"
+            case "_": out += "?"
+            case "*": out += "[*]"
+            case "?": out += "[?]"
+            case "[": out += "[[]"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    func compile() -> (String, StatementArguments) {
+        var clauses: [String] = ["runs.lifecycle_stage = 'active'"]
+        var args: [any DatabaseValueConvertible] = []
+        if let kind { clauses.append("runs.kind = ?"); args.append(kind.rawValue) }
+        if let job { clauses.append("runs.job = ?"); args.append(job) }
+        if let status { clauses.append("runs.status = ?"); args.append(status.rawValue) }
+        if let experimentIDs {
+            clauses.append("runs.experiment_id IN (\(experimentIDs.map { _ in "?" }.joined(separator: ",")))")
+            args += experimentIDs.map { $0 as any DatabaseValueConvertible }
+        }
+        for comparison in filter?.comparisons ?? [] {
+            let (expression, valueArgs) = Self.comparisonSQL(comparison, column: "x.value")
+            switch comparison.entity {
+            case .metric:
+                clauses.append("EXISTS (SELECT 1 FROM latest_metrics x WHERE x.run_uuid = runs.run_uuid AND x.key = ? AND x.is_nan = 0 AND \(expression))")
+                args.append(comparison.key)
+            case .param:
+                clauses.append("EXISTS (SELECT 1 FROM params x WHERE x.run_uuid = runs.run_uuid AND x.key = ? AND \(expression))")
+                args.append(comparison.key)
+            case .tag:
+                clauses.append("EXISTS (SELECT 1 FROM tags x WHERE x.run_uuid = runs.run_uuid AND x.key = ? AND \(expression))")
+                args.append(comparison.key)
+            case .attribute:
+                let (attributeExpression, _) = Self.comparisonSQL(comparison, column: Self.attributeColumn(comparison.key))
+                clauses.append(attributeExpression)
+            }
+            args += valueArgs
+        }
+        var order: [String] = []
+        for term in orderBy {
+            let direction = term.ascending ? "ASC" : "DESC"
+            switch term.entity {
+            case .metric:
+                order.append("(SELECT value FROM latest_metrics WHERE run_uuid = runs.run_uuid AND key = ? AND is_nan = 0) \(direction) NULLS LAST")
+            case .param:
+                order.append("(SELECT value FROM params WHERE run_uuid = runs.run_uuid AND key = ?) \(direction) NULLS LAST")
+            case .tag:
+                order.append("(SELECT value FROM tags WHERE run_uuid = runs.run_uuid AND key = ?) \(direction) NULLS LAST")
+            case .attribute:
+                order.append("\(Self.attributeColumn(term.key)) \(direction) NULLS LAST")
+            }
+            if term.entity != .attribute { args.append(term.key) }
+        }
+        order += ["runs.start_time DESC", "runs.run_uuid"]
+        let sql = "SELECT runs.* FROM runs WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(order.joined(separator: ", ")) LIMIT ?"
+        args.append(limit)
+        return (sql, StatementArguments(args))
+    }
+
+    static func comparisonSQL(_ c: RunFilter.Comparison, column: String) -> (String, [any DatabaseValueConvertible]) {
+        switch (c.comparator, c.value) {
+        case let (op, .number(n)): return ("\(column) \(op) ?", [n])
+        case let ("LIKE", .string(s)): return ("\(column) GLOB ?", [globPattern(s)])
+        case let ("ILIKE", .string(s)): return ("LOWER(\(column)) GLOB ?", [globPattern(s.lowercased())])
+        case let ("IN", .list(items)), let ("NOT IN", .list(items)):
+            let placeholders = items.map { _ in "?" }.joined(separator: ",")
+            return ("\(column) \(c.comparator) (\(placeholders.isEmpty ? "NULL" : placeholders))", items)
+        case let (op, .string(s)): return ("\(column) \(op) ?", [s])
+        default: return ("0", [])
+        }
+    }
+
+    public func run(_ store: Store) throws -> [RunRecord] {
+        let (sql, args) = compile()
+        return try store.pool.read { db in try RunRecord.fetchAll(db, sql: sql, arguments: args) }
+    }
+
+    /// Latest metrics of many runs in one query, for listings.
+    public static func latestMetrics(_ store: Store, runIDs: [String]) throws -> [String: [MetricPoint]] {
+        guard !runIDs.isEmpty else { return [:] }
+        return try store.pool.read { db in
+            var result: [String: [MetricPoint]] = [:]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics
+                WHERE run_uuid IN (\(runIDs.map { _ in "?" }.joined(separator: ","))) ORDER BY timestamp DESC, key
+                """, arguments: StatementArguments(runIDs))
+            for row in rows {
+                let point = MetricPoint(key: row["key"], value: (row["is_nan"] as Bool) ? .nan : row["value"],
+                                        timestamp: row["timestamp"], step: row["step"])
+                result[row["run_uuid"], default: []].append(point)
+            }
+            return result
+        }
+    }
+}

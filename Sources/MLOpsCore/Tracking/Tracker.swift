@@ -1,0 +1,234 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// Records experiments, runs, params, metrics and tags in the store, MLflow's way: params are
+/// immutable, metrics are series with a latest value kept for search, every status change is one
+/// transaction with its audit row.
+public struct Tracker: Sendable {
+    public let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    /// Problems a caller can fix: an unknown run, an ambiguous prefix, a changed param.
+    public struct TrackingError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    // MARK: Experiments
+
+    /// The id of the experiment with this name, created on first use.
+    public func experimentID(named name: String, artifactLocation: String? = nil) throws -> Int64 {
+        try store.pool.write { db in
+            if let id = try Int64.fetchOne(db, sql: "SELECT experiment_id FROM experiments WHERE name = ?", arguments: [name]) {
+                return id
+            }
+            let now = Store.nowMillis()
+            try db.execute(sql: """
+                INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?)
+                """, arguments: [name, artifactLocation, now, now])
+            let id = db.lastInsertedRowID
+            try AuditLog.record(db, entityType: "experiment", entityID: String(id), action: "create", detail: name)
+            return id
+        }
+    }
+
+    public func experimentName(id: Int64) throws -> String? {
+        try store.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT name FROM experiments WHERE experiment_id = ?", arguments: [id])
+        }
+    }
+
+    // MARK: Runs
+
+    /// Inserts a new run with its first params and tags, in one transaction.
+    public func create(_ run: RunRecord, params: [String: String] = [:], tags: [String: String] = [:]) throws {
+        try store.pool.write { db in
+            try run.insert(db)
+            try Self.insertParams(db, runID: run.id, params)
+            try Self.upsertTags(db, runID: run.id, tags)
+            try AuditLog.record(db, entityType: "run", entityID: run.id, action: "create", to: run.status.rawValue,
+                                detail: [run.job, run.stage].compactMap { $0 }.joined(separator: "/"))
+        }
+    }
+
+    /// Applies `change` to a run and records the status change, in one transaction.
+    @discardableResult
+    public func update(_ runID: String, action: String = "update", _ change: @Sendable (inout RunRecord) -> Void) throws -> RunRecord {
+        try store.pool.write { db in try Self.update(db, runID, action: action, change) }
+    }
+
+    @discardableResult
+    static func update(_ db: Database, _ runID: String, action: String, _ change: (inout RunRecord) -> Void) throws -> RunRecord {
+        guard var run = try RunRecord.fetchOne(db, key: runID) else { throw TrackingError("no run \(runID)") }
+        let before = run.status
+        change(&run)
+        try run.update(db)
+        if before != run.status || action != "update" {
+            try AuditLog.record(db, entityType: "run", entityID: runID, action: action, from: before.rawValue,
+                                to: run.status.rawValue, detail: run.message)
+        }
+        return run
+    }
+
+    public func run(_ id: String) throws -> RunRecord? {
+        try store.pool.read { db in try RunRecord.fetchOne(db, key: id) }
+    }
+
+    /// The run a full id or an unambiguous prefix names.
+    public func resolve(_ idOrPrefix: String, kind: RunKind? = nil) throws -> RunRecord {
+        let prefix = idOrPrefix.lowercased()
+        guard !prefix.isEmpty, prefix.allSatisfy(\.isHexDigit) else {
+            throw TrackingError("'\(idOrPrefix)' is not a run id: run ids are hex, as `mlops runs` shows them")
+        }
+        let matches = try store.pool.read { db in
+            var sql = "SELECT * FROM runs WHERE run_uuid >= ? AND run_uuid < ?"
+            var args: [any DatabaseValueConvertible] = [prefix, prefix + "g"]
+            if let kind { sql += " AND kind = ?"; args.append(kind.rawValue) }
+            return try RunRecord.fetchAll(db, sql: sql + " LIMIT 6", arguments: StatementArguments(args))
+        }
+        switch matches.count {
+        case 0: throw TrackingError("no run matches '\(idOrPrefix)'; `mlops runs` lists them")
+        case 1: return matches[0]
+        default:
+            throw TrackingError("'\(idOrPrefix)' matches \(matches.count > 5 ? "more than 5" : "\(matches.count)") runs (\(matches.prefix(5).map(\.shortID).joined(separator: ", "))); give more of the id")
+        }
+    }
+
+    public func children(of parentID: String) throws -> [RunRecord] {
+        try store.pool.read { db in
+            try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, rowid", arguments: [parentID])
+        }
+    }
+
+    // MARK: Params, tags, metrics
+
+    public func logParams(_ runID: String, _ params: [String: String]) throws {
+        try store.pool.write { db in try Self.insertParams(db, runID: runID, params) }
+    }
+
+    public func setTags(_ runID: String, _ tags: [String: String]) throws {
+        try store.pool.write { db in try Self.upsertTags(db, runID: runID, tags) }
+    }
+
+    /// Params are write-once: the same value again is fine, a different one is refused (as MLflow does).
+    static func insertParams(_ db: Database, runID: String, _ params: [String: String]) throws {
+        guard !params.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: "INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        for (key, value) in params.sorted(by: { $0.key < $1.key }) {
+            try statement.execute(arguments: [runID, key, value])
+            if db.changesCount == 0 {
+                let old = try String.fetchOne(db, sql: "SELECT value FROM params WHERE run_uuid = ? AND key = ?", arguments: [runID, key])
+                if let old, old != value {
+                    throw TrackingError("param '\(key)' of run \(runID.prefix(8)) is already '\(old)'; params cannot change (log a metric or a tag instead)")
+                }
+            }
+        }
+    }
+
+    static func upsertTags(_ db: Database, runID: String, _ tags: [String: String]) throws {
+        guard !tags.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)
+            ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value
+            """)
+        for (key, value) in tags { try statement.execute(arguments: [runID, key, value]) }
+    }
+
+    /// The batch path: one transaction, one prepared statement bound through SQLite's own calls,
+    /// and the latest value per key computed here and written once per key.
+    public func logMetrics(_ runID: String, _ points: [MetricPoint]) throws {
+        guard !points.isEmpty else { return }
+        try store.pool.write { db in try Self.insertMetrics(db, runID: runID, points) }
+    }
+
+    static func insertMetrics(_ db: Database, runID: String, _ points: [MetricPoint]) throws {
+        guard !points.isEmpty else { return }
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE run_uuid = ?", arguments: [runID]) == true else {
+            throw TrackingError("no run \(runID)")
+        }
+        let statement = try db.cachedStatement(sql: "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)")
+        let handle = statement.sqliteStatement
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        var latest: [String: MetricPoint] = [:]
+        try runID.withCString { runPointer in
+            for point in points {
+                sqlite3_reset(handle)
+                sqlite3_bind_text(handle, 1, runPointer, -1, transient)
+                point.key.withCString { _ = sqlite3_bind_text(handle, 2, $0, -1, transient) }
+                let isNaN = point.value.isNaN
+                sqlite3_bind_double(handle, 3, isNaN ? 0 : point.value)
+                sqlite3_bind_int64(handle, 4, point.timestamp)
+                sqlite3_bind_int64(handle, 5, point.step)
+                sqlite3_bind_int(handle, 6, isNaN ? 1 : 0)
+                let rc = sqlite3_step(handle)
+                guard rc == SQLITE_DONE else {
+                    throw TrackingError("cannot record metric '\(point.key)': \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+                }
+                if let current = latest[point.key], (current.step, current.timestamp) > (point.step, point.timestamp) { continue }
+                latest[point.key] = point
+            }
+        }
+        sqlite3_reset(handle)
+        try upsertLatest(db, runID: runID, Array(latest.values))
+    }
+
+    /// Keeps MLflow's notion of latest: the highest step, then the latest timestamp.
+    static func upsertLatest(_ db: Database, runID: String, _ points: [MetricPoint]) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp,
+                step = excluded.step, is_nan = excluded.is_nan
+            WHERE (excluded.step, excluded.timestamp) >= (latest_metrics.step, latest_metrics.timestamp)
+            """)
+        for point in points {
+            try statement.execute(arguments: [runID, point.key, point.value.isNaN ? 0 : point.value, point.timestamp, point.step, point.value.isNaN])
+        }
+    }
+
+    public func params(of runID: String) throws -> [String: String] {
+        try store.pool.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM params WHERE run_uuid = ?", arguments: [runID])
+                .map { ($0["key"] as String, $0["value"] as String) })
+        }
+    }
+
+    public func tags(of runID: String) throws -> [String: String] {
+        try store.pool.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE run_uuid = ?", arguments: [runID])
+                .map { ($0["key"] as String, ($0["value"] as String?) ?? "") })
+        }
+    }
+
+    public func latestMetrics(of runID: String) throws -> [MetricPoint] {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? ORDER BY key", arguments: [runID])
+                .map { MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
+        }
+    }
+
+    public func metricHistory(of runID: String, key: String) throws -> [MetricPoint] {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp", arguments: [runID, key])
+                .map { MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
+        }
+    }
+
+    /// Copies a stage's params (where the job has none of that name) and latest metrics onto its job
+    /// run, so a job can be searched and ordered by what its stages measured.
+    static func rollUp(_ db: Database, child runID: String, into parentID: String) throws {
+        try db.execute(sql: """
+            INSERT INTO params (run_uuid, key, value) SELECT ?, key, value FROM params WHERE run_uuid = ?
+            ON CONFLICT DO NOTHING
+            """, arguments: [parentID, runID])
+        let latest = try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ?", arguments: [runID])
+        guard !latest.isEmpty else { return }
+        let points = latest.map { MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
+        let insert = try db.cachedStatement(sql: "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)")
+        for p in points {
+            try insert.execute(arguments: [parentID, p.key, p.value.isNaN ? 0 : p.value, p.timestamp, p.step, p.value.isNaN])
+        }
+        try upsertLatest(db, runID: parentID, points)
+    }
+}

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import MLOpsCore
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a job's stages as a DAG and record every attempt.",
+        discussion: "Exit status: 0 the job succeeded, 1 it failed, 2 invalid input, 3 refused (already running), 130/143 stopped.")
+
+    @Argument(help: "The job to run.")
+    var job: String
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("Override a job param.", valueName: "key=value"))
+    var params: [String] = []
+
+    @Option(help: ArgumentHelp("Run again a previous run of this job, with its params.", valueName: "run-id"))
+    var rerun: String?
+
+    @Flag(help: "With --rerun: reuse the stages that succeeded, run only what failed or was skipped.")
+    var onlyFailed = false
+
+    @Option(help: "At most this many stages at once (default: the job's max_parallel, else the number of cores).")
+    var maxParallel: Int?
+
+    @Option(help: "What started this run, recorded as tags.mlops.trigger: manual, schedule or monitor.")
+    var trigger = "manual"
+
+    @Flag(name: .shortAndLong, help: "Do not echo the stages' output (it is still in their log files).")
+    var quiet = false
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func validate() throws {
+        if onlyFailed && rerun == nil { throw ValidationError("--only-failed goes with --rerun RUN_ID") }
+        if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+    }
+
+    func run() async throws {
+        let spec = try options.loadSpec()
+        var overrides: [String: SpecValue] = [:]
+        for pair in params {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                Console.shared.write("error: --param takes key=value, got '\(pair)'\n", to: .stderr)
+                throw ExitCode(CLIError.invalidInputCode)
+            }
+            overrides[String(pair[..<eq])] = .parsingCommandLine(String(pair[pair.index(after: eq)...]))
+        }
+        let request = RunRequest(job: job, params: overrides, trigger: trigger, rerunOf: rerun, onlyFailed: onlyFailed,
+                                 maxParallel: maxParallel, echo: !quiet)
+        let store = try await reportingErrors { try options.openStore() }
+        let printer = ProgressPrinter()
+        let runner = JobRunner(workspace: options.resolved, spec: spec, store: store) { printer.print($0) }
+
+        let stop = StopSignals()
+        let task = Task { try await runner.run(request) }
+        stop.install { task.cancel() }
+        let result: JobRunResult
+        do {
+            result = try await task.value
+        } catch let held as JobLease.Held {
+            Console.shared.write("error: \(held.description)\n", to: .stderr)
+            throw ExitCode(CLIError.refusedCode)
+        } catch let error as RunRequestError {
+            Console.shared.write("error: \(error.description)\n", to: .stderr)
+            throw ExitCode(CLIError.invalidInputCode)
+        }
+        if let signal = stop.received { throw ExitCode(128 + signal) }
+        throw ExitCode(result.run.status == .finished ? 0 : CLIError.failureCode)
+    }
+}
+
+/// SIGINT and SIGTERM stop the run cleanly: the stages get TERM (then KILL after their grace),
+/// their runs are marked KILLED, nothing is left RUNNING.
+final class StopSignals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sources: [any DispatchSourceSignal] = []
+    private var signal: Int32?
+
+    var received: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return signal
+    }
+
+    func install(_ stop: @escaping @Sendable () -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            Foundation.signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.lock.lock()
+                let first = self.signal == nil
+                if first { self.signal = sig }
+                self.lock.unlock()
+                if first {
+                    Console.shared.write("\nmlops: stopping (\(sig == SIGINT ? "SIGINT" : "SIGTERM")); stages get TERM, then KILL after their grace\n", to: .stderr)
+                }
+                stop()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+/// One line per event on stderr, so stdout carries only the stages' own output.
+final class ProgressPrinter: Sendable {
+    func print(_ event: RunEvent) {
+        let c = Console.shared
+        func paint(_ text: String, _ color: Console.Color) -> String { c.paint(text, color, for: .stderr) }
+        switch event {
+        case let .jobStarted(runID, job, stages, maxParallel):
+            c.write("\(paint("▶", .cyan)) \(paint(job, .bold)) run \(runID.prefix(8)): \(stages) stage\(stages == 1 ? "" : "s"), up to \(maxParallel) at once\n", to: .stderr)
+        case let .leaseTakenOver(holder):
+            c.write("  \(paint("!", .yellow)) took over the lease of run \(holder.runID.prefix(8)) (pid \(holder.identity.pid) is gone); it is marked orphaned\n", to: .stderr)
+        case let .stageStarted(stage, attempt, _):
+            c.write("  \(paint("•", .gray)) \(stage) started\(attempt > 1 ? " (attempt \(attempt))" : "")\n", to: .stderr)
+        case let .stageFinished(stage, attempt, termination, millis, retryIn):
+            let time = Formatting.duration(millis: millis)
+            if termination == .succeeded {
+                c.write("  \(paint("✓", .green)) \(stage) \(time)\n", to: .stderr)
+            } else {
+                var line = "  \(paint("✗", .red)) \(stage) \(termination.message ?? termination.outcome.rawValue) after \(time)"
+                if attempt > 1 { line += " (attempt \(attempt))" }
+                if let retryIn { line += "; retrying in \(retryIn)" }
+                c.write(line + "\n", to: .stderr)
+            }
+        case let .stageSkipped(stage, reason):
+            c.write("  \(paint("-", .yellow)) \(stage) skipped: \(reason)\n", to: .stderr)
+        case let .stageReused(stage, from):
+            c.write("  \(paint("=", .gray)) \(stage) reused from stage run \(from.prefix(8))\n", to: .stderr)
+        case let .jobFinished(run):
+            let mark = run.status == .finished ? paint("✓", .green) : paint("✗", .red)
+            var line = "\(mark) \(run.job ?? "") \(paint(run.status.rawValue, Formatting.statusColor(run.status))) in \(Formatting.duration(millis: run.durationMillis))"
+            if let message = run.message { line += ": \(message)" }
+            line += "  (mlops runs show \(run.shortID))"
+            c.write(line + "\n", to: .stderr)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import MLOpsCore
+
+struct RunsShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show a job run: each stage attempt with its status, exit code, params, metrics, tags, artifacts and logs.")
+
+    @Argument(help: "A run id, or an unambiguous prefix of one.")
+    var id: String
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = try options.openStore()
+            let tracker = Tracker(store: store)
+            try OrphanReaper.reap(store)
+            var run = try tracker.resolve(id)
+            // A stage run's id shows its job run, the stage highlighted by context.
+            if run.kind == .stage, let parentID = run.parentRunID, let parent = try tracker.run(parentID) { run = parent }
+            let children = try tracker.children(of: run.id)
+            let c = Console.shared
+            func details(_ r: RunRecord) throws -> [String: Any] {
+                var object = RunJSON.object(r)
+                object["params"] = try tracker.params(of: r.id)
+                object["tags"] = try tracker.tags(of: r.id)
+                object["metrics"] = Dictionary(try tracker.latestMetrics(of: r.id).map { ($0.key, $0.value.isNaN ? "NaN" as Any : $0.value as Any) }, uniquingKeysWith: { a, _ in a })
+                if r.kind == .stage, let uri = r.artifactURI {
+                    object["artifacts"] = Self.artifacts(in: uri)
+                    if r.outcome != .skipped && r.outcome != .reused {
+                        let folder = (uri as NSString).deletingLastPathComponent
+                        object["logs"] = ["stdout": "\(folder)/stdout.log", "stderr": "\(folder)/stderr.log"]
+                    }
+                }
+                return object
+            }
+            if json {
+                var object = try details(run)
+                object["stages"] = try children.map(details)
+                printJSON(object)
+                return
+            }
+            let params = try tracker.params(of: run.id)
+            let metrics = try tracker.latestMetrics(of: run.id)
+            c.write("\(c.paint("run \(run.id)", .bold))  \(run.job ?? run.name ?? "")  \(c.paint(run.status.rawValue, Formatting.statusColor(run.status)))\(run.outcome.map { " (\($0.rawValue))" } ?? "")\n")
+            var facts = ["trigger \(run.trigger ?? "-")", "started \(Formatting.timestamp(millis: run.startTime))",
+                         "took \(Formatting.duration(millis: run.durationMillis))"]
+            if let sha = run.specSHA256 { facts.append("spec \(sha.prefix(12))") }
+            if let git = run.gitCommit { facts.append("git \(git.prefix(10))") }
+            c.write(facts.joined(separator: " · ") + "\n")
+            if let message = run.message { c.write("\(c.paint("message", .bold)): \(message)\n") }
+            if !params.isEmpty { c.write("\(c.paint("params", .bold)): \(params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n") }
+            if !metrics.isEmpty { c.write("\(c.paint("metrics", .bold)): \(metrics.map { "\($0.key)=\(Formatting.number($0.value))" }.joined(separator: " "))\n") }
+            guard !children.isEmpty else { return }
+            c.write("\n")
+            var table = TextTable([.init("STAGE"), .init("ATTEMPT", .right), .init("STATUS"), .init("OUTCOME"), .init("EXIT", .right),
+                                   .init("DURATION", .right), .init("RUN"), .init("MESSAGE")])
+            for child in children {
+                table.append([.init(child.stage ?? "-"), .init(child.attempt.map { $0 == 0 ? "-" : String($0) } ?? "-"),
+                              .init(child.status.rawValue, color: Formatting.statusColor(child.status)), .init(child.outcome?.rawValue ?? "-"),
+                              .init(child.exitCode.map(String.init) ?? "-"), .init(Formatting.duration(millis: child.durationMillis)),
+                              .init(child.shortID), .init(child.message ?? "")])
+            }
+            c.write(table.render { c.paint($0, $1) })
+            for child in children where child.outcome != .skipped {
+                c.write("\n\(c.paint(child.stage ?? "-", .bold)) attempt \(child.attempt ?? 0), run \(child.shortID)\n")
+                let childParams = try tracker.params(of: child.id)
+                let childMetrics = try tracker.latestMetrics(of: child.id)
+                let tags = try tracker.tags(of: child.id).filter { !$0.key.hasPrefix("mlflow.") && !["mlops.job", "mlops.stage", "mlops.attempt", "mlops.trigger"].contains($0.key) }
+                if !childParams.isEmpty { c.write("  params:    \(childParams.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n") }
+                if !childMetrics.isEmpty { c.write("  metrics:   \(childMetrics.map { "\($0.key)=\(Formatting.number($0.value))" }.joined(separator: " "))\n") }
+                if !tags.isEmpty { c.write("  tags:      \(tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n") }
+                if let uri = child.artifactURI {
+                    let files = Self.artifacts(in: uri)
+                    c.write("  artifacts: \(uri)\(files.isEmpty ? "" : " (\(files.joined(separator: ", ")))")\n")
+                    if child.outcome != .reused {
+                        let folder = (uri as NSString).deletingLastPathComponent
+                        c.write("  logs:      \(folder)/stdout.log, \(folder)/stderr.log\n")
+                    }
+                }
+            }
+        }
+    }
+
+    static func artifacts(in folder: String) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return [] }
+        var files: [String] = []
+        while let path = enumerator.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(folder)/\(path)", isDirectory: &isDirectory), !isDirectory.boolValue { files.append(path) }
+        }
+        return files.sorted()
+    }
+}

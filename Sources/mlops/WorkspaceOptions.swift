@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import MLOpsCore
+
+/// Where a command finds the spec and the store.
+struct WorkspaceOptions: ParsableArguments {
+    @Option(name: [.customShort("C"), .long], help: "The workspace folder (default: MLOPS_WORKSPACE, else the current folder).")
+    var workspace: String?
+
+    @Option(name: [.customShort("f"), .long], help: "The spec (default: WORKSPACE/jobs.yaml).")
+    var file: String?
+
+    var resolved: Workspace { Workspace.resolve(workspace: workspace, spec: file) }
+
+    func openStore() throws -> Store {
+        let workspace = resolved
+        do {
+            return try Store(path: workspace.storePath)
+        } catch {
+            throw CLIError.invalidInput("cannot open the store at \(workspace.storePath): \(error)")
+        }
+    }
+
+    func loadSpec() throws -> JobsFile {
+        do {
+            return try SpecParser.load(path: resolved.specPath)
+        } catch {
+            Console.shared.write(error.description + "\n", to: .stderr)
+            throw ExitCode(CLIError.invalidInputCode)
+        }
+    }
+}
+
+/// Errors that end a command with a message and a meaningful exit status.
+enum CLIError: Error, CustomStringConvertible {
+    case invalidInput(String)
+    case failed(String)
+    case refused(String)
+
+    static let failureCode: Int32 = 1
+    static let invalidInputCode: Int32 = 2
+    static let refusedCode: Int32 = 3
+
+    var description: String {
+        switch self {
+        case let .invalidInput(m), let .failed(m), let .refused(m): return m
+        }
+    }
+
+    var code: Int32 {
+        switch self {
+        case .invalidInput: return Self.invalidInputCode
+        case .failed: return Self.failureCode
+        case .refused: return Self.refusedCode
+        }
+    }
+}
+
+/// Runs `body`, turning known errors into a message on stderr and the right exit status.
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as CLIError {
+        Console.shared.write("error: \(error.description)\n", to: .stderr)
+        throw ExitCode(error.code)
+    } catch let error as Tracker.TrackingError {
+        Console.shared.write("error: \(error.description)\n", to: .stderr)
+        throw ExitCode(CLIError.invalidInputCode)
+    } catch let error as MetricCSV.ParseError {
+        Console.shared.write("error: \(error.description)\n", to: .stderr)
+        throw ExitCode(CLIError.invalidInputCode)
+    } catch let error as RunFilter.ParseError {
+        Console.shared.write("error: \(error.description)\n", to: .stderr)
+        throw ExitCode(CLIError.invalidInputCode)
+    }
+}
+
+/// `--json` output: pretty, sorted keys, so it diffs well.
+func printJSON(_ object: Any) {
+    if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
+        Console.shared.write(String(decoding: data, as: UTF8.self) + "\n")
+    }
+}
