@@ -1,0 +1,54 @@
+import Foundation
+import GRDB
+@testable import MLOpsCore
+
+/// A throwaway workspace in a temporary folder: a real jobs.yaml, a real SQLite store.
+struct TestWorkspace {
+    let root: String
+    let workspace: Workspace
+
+    init(_ yaml: String? = nil) throws {
+        root = NSTemporaryDirectory() + "mlops-test-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        workspace = Workspace(root: root)
+        if let yaml { try write("jobs.yaml", yaml) }
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: "\(root)/\(name)", atomically: true, encoding: .utf8)
+    }
+
+    func path(_ name: String) -> String { "\(root)/\(name)" }
+
+    func spec() throws -> JobsFile { try SpecParser.load(path: workspace.specPath) }
+
+    func store() throws -> Store { try Store(path: workspace.storePath) }
+
+    /// Runs a job of this workspace's spec to its end.
+    func run(_ job: String, _ request: RunRequest? = nil, events: (@Sendable (RunEvent) -> Void)? = nil) async throws -> JobRunResult {
+        let runner = JobRunner(workspace: workspace, spec: try spec(), store: try store(), report: events ?? { _ in })
+        var req = request ?? RunRequest(job: job)
+        req.job = job
+        req.echo = false
+        return try await runner.run(req)
+    }
+
+    /// One integer from the store, read synchronously (also from async tests).
+    func count(_ sql: String) throws -> Int {
+        try store().pool.read { try Int.fetchOne($0, sql: sql) ?? 0 }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
+}
+
+/// The diagnostics a spec produces, as text, or [] when it is valid.
+func diagnostics(_ yaml: String, file: String = "jobs.yaml") -> [Diagnostic] {
+    do {
+        _ = try SpecParser.parse(text: yaml, file: file)
+        return []
+    } catch {
+        return error.diagnostics
+    }
+}
+
+func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
