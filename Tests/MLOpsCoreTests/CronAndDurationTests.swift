@@ -95,3 +95,12 @@ import Testing
         #expect(CommandLineWords.split("  ") == [])
     }
 }
+
+@Suite struct SuggestionTests {
+    @Test func suggestsCloseNamesOnly() {
+        #expect(Suggestion.closest(to: "trian", in: ["train", "score"]) == "train")
+        #expect(Suggestion.closest(to: "neds", in: ["needs", "uses"]) == "needs")
+        #expect(Suggestion.closest(to: "c", in: ["a", "b"]) == nil)
+        #expect(Suggestion.closest(to: "deploy", in: ["ingest", "score"]) == nil)
+    }
+}
