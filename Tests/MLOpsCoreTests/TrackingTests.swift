@@ -60,10 +60,21 @@ struct TrackingTests {
         let run = try makeRun(tracker)
         let points = (0..<20_000).map { MetricPoint(key: "k\($0 % 4)", value: Double($0), timestamp: 1, step: Int64($0)) }
         try tracker.logMetrics(run.id, points)
-        let count = try tracker.store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM metrics WHERE run_uuid = ?", arguments: [run.id]) }
+        let count = try tracker.store.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM metrics WHERE run_uuid = ?", arguments: [run.id]) }
         #expect(count == 20_000)
         #expect(try tracker.latestMetrics(of: run.id).map(\.value) == [19_996, 19_997, 19_998, 19_999])
         #expect(throws: Tracker.TrackingError.self) { try tracker.logMetrics("0000", points) }
+    }
+
+    @Test func anIdenticalPointIsKeptOnceADifferentOneTwice() throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        let tracker = Tracker(store: try ws.store())
+        let run = try makeRun(tracker)
+        let point = MetricPoint(key: "auc", value: 0.8, timestamp: 100, step: 1)
+        try tracker.logMetrics(run.id, [point, point])
+        try tracker.logMetrics(run.id, [point, MetricPoint(key: "auc", value: 0.81, timestamp: 100, step: 1)])
+        #expect(try tracker.metricHistory(of: run.id, key: "auc").map(\.value) == [0.8, 0.81])
     }
 
     @Test func ambiguousAndUnknownPrefixesAreRefused() throws {
@@ -93,7 +104,7 @@ struct TrackingTests {
         run.job = "j"
         try tracker.create(run)
         try tracker.update(run.id, action: "finish") { $0.status = .failed; $0.message = "boom" }
-        let entries = try tracker.store.pool.read { try AuditLog.entries($0, entityType: "run", entityID: run.id) }
+        let entries = try tracker.store.database.read { try AuditLog.entries($0, entityType: "run", entityID: run.id) }
         #expect(entries.map(\.action) == ["create", "finish"])
         #expect(entries.last?.from_state == "RUNNING" && entries.last?.to_state == "FAILED" && entries.last?.detail == "boom")
     }

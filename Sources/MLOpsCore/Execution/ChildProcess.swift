@@ -42,6 +42,9 @@ public final class ChildProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelRequested = false
     private var forceRequested = false
+    /// Set, under the lock, before the descriptors are closed: a late cancel must not write to a
+    /// descriptor number the process has since reused for something else.
+    private var finished = false
 
     public static func launch(_ options: Options) throws(LaunchError) -> ChildProcess {
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], wakePipe: [Int32] = [-1, -1]
@@ -80,9 +83,10 @@ public final class ChildProcess: @unchecked Sendable {
     /// Asks the group to stop: TERM now, KILL after the grace period (or at once when `force`).
     public func cancel(force: Bool = false) {
         lock.lock()
+        defer { lock.unlock() }
+        guard !finished else { return }
         cancelRequested = true
         if force { forceRequested = true }
-        lock.unlock()
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
     }
@@ -144,14 +148,14 @@ public final class ChildProcess: @unchecked Sendable {
             }
         }
 
-        while true {
+        supervise: while true {
             if status != nil && !outOpen && !errOpen {
                 if groupExists() {
                     // Output closed but members remain (they redirected it): stop them too.
                     leftovers = true
                     if case .running = phase { beginTermination() }
                 } else {
-                    break
+                    break supervise
                 }
             }
             let now = clock.now
@@ -159,9 +163,12 @@ public final class ChildProcess: @unchecked Sendable {
             switch phase {
             case .running: if status == nil, let deadline { wakeAt = deadline }
             case let .terminating(killAt): wakeAt = killAt
-            case let .killed(at): wakeAt = at + .seconds(2)
+            // After KILL: block until the command exits (the pidfd wakes us), then give leftovers 2 s.
+            case let .killed(at): wakeAt = status == nil ? nil : at + .seconds(2)
             }
             if status != nil, !outOpen, !errOpen { wakeAt = min(wakeAt ?? now + .milliseconds(20), now + .milliseconds(20)) }
+            // Without a pidfd (kernels before 5.3) nothing wakes us when the command exits: look every 10 ms.
+            if status == nil, pidfd < 0 { wakeAt = min(wakeAt ?? now + .milliseconds(10), now + .milliseconds(10)) }
             var timeoutMs: Int32 = -1
             if let wakeAt {
                 let remaining = wakeAt - now
@@ -174,7 +181,7 @@ public final class ChildProcess: @unchecked Sendable {
                 pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
             ]
             let ready = poll(&fds, nfds_t(fds.count), timeoutMs)
-            if ready < 0 && errno != EINTR { break }
+            if ready < 0 && errno != EINTR { break supervise }
             if outOpen, fds[0].revents != 0, !drain(outRead, 0) { outOpen = false }
             if errOpen, fds[1].revents != 0, !drain(errRead, 1) { errOpen = false }
             if fds[3].revents != 0 {
@@ -186,7 +193,7 @@ public final class ChildProcess: @unchecked Sendable {
             }
             if status == nil, pidfd < 0 || fds[2].revents != 0 {
                 var raw: Int32 = 0
-                let r = mlops_waitpid(pid, &raw, pidfd < 0 ? 0 : 0)
+                let r = mlops_waitpid(pid, &raw, 0)
                 if r == pid {
                     status = raw
                     if groupExists() { leftovers = true; beginTermination() }
@@ -199,8 +206,8 @@ public final class ChildProcess: @unchecked Sendable {
             case let .terminating(killAt):
                 if later >= killAt { signalGroup(SIGKILL); phase = .killed(at: later) }
             case let .killed(at):
-                // After KILL, stop waiting for output that a stuck (D-state) process may never close.
-                if status != nil, later >= at + .seconds(2) { outOpen = false; errOpen = false; if !groupExists() { break } }
+                // After KILL, stop waiting for a stuck (uninterruptible) process and its output.
+                if status != nil, later >= at + .seconds(2) { break supervise }
             }
         }
         if status == nil {
@@ -210,7 +217,10 @@ public final class ChildProcess: @unchecked Sendable {
         for (index, splitter) in splitters.enumerated() {
             if let rest = splitter.remainder, let onLine = options.onLine { onLine(index == 0 ? .stdout : .stderr, rest) }
         }
+        lock.lock()
+        finished = true
         [outRead, errRead, wakeRead, wakeWrite].forEach { close($0) }
+        lock.unlock()
         if pidfd >= 0 { close(pidfd) }
         let raw = status ?? 0
         return Termination(exitCode: mlops_wifexited(raw) != 0 ? mlops_wexitstatus(raw) : nil,

@@ -31,7 +31,7 @@ public enum JobLease {
     @discardableResult
     public static func acquire(_ store: Store, job: String, runID: String,
                                identity: ProcessIdentity = .current(), now: Int64 = Store.nowMillis()) throws -> Holder? {
-        try store.pool.write { db in
+        try store.database.write { db in
             var replaced: Holder?
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE job = ?", arguments: [job]) {
                 let holder = Holder(job: job, runID: row["run_uuid"],
@@ -57,14 +57,14 @@ public enum JobLease {
     }
 
     public static func heartbeat(_ store: Store, job: String, runID: String, now: Int64 = Store.nowMillis()) throws {
-        try store.pool.write { db in
+        try store.database.write { db in
             try db.execute(sql: "UPDATE leases SET heartbeat_time = ? WHERE job = ? AND run_uuid = ?", arguments: [now, job, runID])
             try db.execute(sql: "UPDATE runs SET heartbeat_time = ? WHERE run_uuid = ?", arguments: [now, runID])
         }
     }
 
     public static func release(_ store: Store, job: String, runID: String) throws {
-        try store.pool.write { db in
+        try store.database.write { db in
             try db.execute(sql: "DELETE FROM leases WHERE job = ? AND run_uuid = ?", arguments: [job, runID])
             if db.changesCount > 0 { try AuditLog.record(db, entityType: "lease", entityID: job, action: "release", from: runID) }
         }

@@ -271,7 +271,7 @@ public final class JobRunner: Sendable {
         run.artifactURI = old.artifactURI
         var tags = stageTags(stage, parent: parent, attempt: 0)
         tags["mlops.reused_from"] = old.id
-        try? store.pool.write { db in
+        try? store.database.write { db in
             try run.insert(db)
             try Tracker.upsertTags(db, runID: run.id, tags)
             try Tracker.rollUp(db, child: old.id, into: run.id)
@@ -324,14 +324,9 @@ public final class JobRunner: Sendable {
             let ended = Store.nowMillis()
             let runID = run.id
             do {
-                try store.pool.write { db in
-                    try Tracker.update(db, runID, action: "finish") {
-                        $0.status = outcome.status
-                        $0.outcome = outcome
-                        $0.endTime = ended
-                        $0.exitCode = termination.exitCode.map(Int.init)
-                        $0.message = termination.message
-                    }
+                try store.database.write { db in
+                    try Tracker.finish(db, runID, outcome: outcome, endTime: ended,
+                                       exitCode: termination.exitCode.map(Int.init), message: termination.message)
                     if outcome == .succeeded { try Tracker.rollUp(db, child: runID, into: parent.id) }
                 }
             } catch {
@@ -370,10 +365,7 @@ public final class JobRunner: Sendable {
             let tracker = self.tracker
             let runID = run.id
             termination = await CommandStage(command: command, shell: shell).run(context) { identity in
-                _ = try? tracker.update(runID) {
-                    $0.pid = Int(identity.pid)
-                    $0.pidStartTime = identity.startTime
-                }
+                try? tracker.recordProcess(runID, identity)
             }
         case let .builtin(name):
             guard let builtin = catalog.makeStage(name, with: with) else {

@@ -7,7 +7,7 @@ public enum OrphanReaper {
     /// Closes every RUNNING job run whose runner is gone; returns the ids it closed.
     @discardableResult
     public static func reap(_ store: Store, now: Int64 = Store.nowMillis()) throws -> [String] {
-        let running = try store.pool.read { db in
+        let running = try store.database.read { db in
             try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE status = 'RUNNING' AND kind = 'job'")
         }
         var closed: [String] = []
@@ -16,7 +16,7 @@ public enum OrphanReaper {
             let identity = ProcessIdentity(pid: Int32(pid), startTime: run.pidStartTime, bootID: run.bootID, host: run.host ?? "")
             let alive = identity.isAlive() ?? (now - (run.heartbeatTime ?? run.startTime ?? 0) < JobLease.staleAfterMillis)
             if alive { continue }
-            try store.pool.write { db in
+            try store.database.write { db in
                 // Re-read inside the transaction: the runner may have finished meanwhile.
                 guard try String.fetchOne(db, sql: "SELECT status FROM runs WHERE run_uuid = ?", arguments: [run.id]) == "RUNNING" else { return }
                 try closeOrphans(db, jobRunID: run.id, reason: "orphaned: its runner (pid \(pid)) is gone", now: now)

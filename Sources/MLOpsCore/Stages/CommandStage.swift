@@ -61,10 +61,16 @@ struct CommandStage: Stage {
         return .failed("killed by signal \(signal) (\(String(cString: strsignal(signal))))", exitCode: 128 + signal)
     }
 
-    static func environment(for context: StageContext) -> [String: String] {
+    /// This process's environment with our folder first on PATH, read once: every stage starts from it.
+    static let baseEnvironment: [String: String] = {
         var env = ProcessInfo.processInfo.environment
         let path = env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         env["PATH"] = executableFolder.map { "\($0):\(path)" } ?? path
+        return env
+    }()
+
+    static func environment(for context: StageContext) -> [String: String] {
+        var env = baseEnvironment
         env["MLOPS_RUN_ID"] = context.runID
         env["MLOPS_PARENT_RUN_ID"] = context.parentRunID
         env["MLOPS_JOB"] = context.job

@@ -64,15 +64,17 @@ extension Store {
                     PRIMARY KEY (run_uuid, key)
                 );
                 CREATE INDEX tags_by_key ON tags(key, value);
+                -- Clustered by run, key and step: one B-tree serves both inserts and history reads.
+                -- The key is MLflow's (an identical point logged twice is kept once).
                 CREATE TABLE metrics (
                     run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
                     key TEXT NOT NULL,
                     value REAL NOT NULL,
                     timestamp INTEGER NOT NULL,
                     step INTEGER NOT NULL DEFAULT 0,
-                    is_nan INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE INDEX metrics_history ON metrics(run_uuid, key, step);
+                    is_nan INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (run_uuid, key, step, timestamp, value, is_nan)
+                ) WITHOUT ROWID;
                 CREATE TABLE latest_metrics (
                     run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
                     key TEXT NOT NULL,

@@ -13,12 +13,10 @@ public enum AuditLog {
     public static func record(_ db: Database, entityType: String, entityID: String, action: String,
                               from: String? = nil, to: String? = nil, detail: String? = nil,
                               time: Int64 = Store.nowMillis()) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO audit_log (time, actor, entity_type, entity_id, action, from_state, to_state, detail)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [time, actor, entityType, entityID, action, from, to, detail])
+        try db.cachedStatement(sql: """
+            INSERT INTO audit_log (time, actor, entity_type, entity_id, action, from_state, to_state, detail)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [time, actor, entityType, entityID, action, from, to, detail])
     }
 
     public struct Entry: Codable, Sendable, FetchableRecord {

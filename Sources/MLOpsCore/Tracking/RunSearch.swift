@@ -154,13 +154,13 @@ public struct RunSearch: Sendable {
 
     public func run(_ store: Store) throws -> [RunRecord] {
         let (sql, args) = compile()
-        return try store.pool.read { db in try RunRecord.fetchAll(db, sql: sql, arguments: args) }
+        return try store.database.read { db in try RunRecord.fetchAll(db, sql: sql, arguments: args) }
     }
 
     /// Latest metrics of many runs in one query, for listings.
     public static func latestMetrics(_ store: Store, runIDs: [String]) throws -> [String: [MetricPoint]] {
         guard !runIDs.isEmpty else { return [:] }
-        return try store.pool.read { db in
+        return try store.database.read { db in
             var result: [String: [MetricPoint]] = [:]
             let rows = try Row.fetchAll(db, sql: """
                 SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics

@@ -20,7 +20,7 @@ public struct Tracker: Sendable {
 
     /// The id of the experiment with this name, created on first use.
     public func experimentID(named name: String, artifactLocation: String? = nil) throws -> Int64 {
-        try store.pool.write { db in
+        try store.database.write { db in
             if let id = try Int64.fetchOne(db, sql: "SELECT experiment_id FROM experiments WHERE name = ?", arguments: [name]) {
                 return id
             }
@@ -35,7 +35,7 @@ public struct Tracker: Sendable {
     }
 
     public func experimentName(id: Int64) throws -> String? {
-        try store.pool.read { db in
+        try store.database.read { db in
             try String.fetchOne(db, sql: "SELECT name FROM experiments WHERE experiment_id = ?", arguments: [id])
         }
     }
@@ -44,7 +44,7 @@ public struct Tracker: Sendable {
 
     /// Inserts a new run with its first params and tags, in one transaction.
     public func create(_ run: RunRecord, params: [String: String] = [:], tags: [String: String] = [:]) throws {
-        try store.pool.write { db in
+        try store.database.write { db in
             try run.insert(db)
             try Self.insertParams(db, runID: run.id, params)
             try Self.upsertTags(db, runID: run.id, tags)
@@ -56,7 +56,7 @@ public struct Tracker: Sendable {
     /// Applies `change` to a run and records the status change, in one transaction.
     @discardableResult
     public func update(_ runID: String, action: String = "update", _ change: @Sendable (inout RunRecord) -> Void) throws -> RunRecord {
-        try store.pool.write { db in try Self.update(db, runID, action: action, change) }
+        try store.database.write { db in try Self.update(db, runID, action: action, change) }
     }
 
     @discardableResult
@@ -72,8 +72,28 @@ public struct Tracker: Sendable {
         return run
     }
 
+    /// Records the process an attempt runs in, the moment it has one.
+    public func recordProcess(_ runID: String, _ identity: ProcessIdentity) throws {
+        try store.database.write { db in
+            try db.cachedStatement(sql: "UPDATE runs SET pid = ?, pid_start_time = ? WHERE run_uuid = ?")
+                .execute(arguments: [identity.pid, identity.startTime, runID])
+        }
+    }
+
+    /// Ends a run: status, outcome, end time, exit code and message, with its audit row, in the
+    /// caller's transaction. Prepared statements, since every stage attempt ends through here.
+    static func finish(_ db: Database, _ runID: String, outcome: RunOutcome, endTime: Int64, exitCode: Int?, message: String?) throws {
+        let previous = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM runs WHERE run_uuid = ?"), arguments: [runID])
+        guard let previous else { throw TrackingError("no run \(runID)") }
+        try db.cachedStatement(sql: """
+            UPDATE runs SET status = ?, outcome = ?, end_time = ?, exit_code = ?, message = ? WHERE run_uuid = ?
+            """).execute(arguments: [outcome.status.rawValue, outcome.rawValue, endTime, exitCode, message, runID])
+        try AuditLog.record(db, entityType: "run", entityID: runID, action: "finish", from: previous,
+                            to: outcome.status.rawValue, detail: message, time: endTime)
+    }
+
     public func run(_ id: String) throws -> RunRecord? {
-        try store.pool.read { db in try RunRecord.fetchOne(db, key: id) }
+        try store.database.read { db in try RunRecord.fetchOne(db, key: id) }
     }
 
     /// The run a full id or an unambiguous prefix names.
@@ -82,7 +102,7 @@ public struct Tracker: Sendable {
         guard !prefix.isEmpty, prefix.allSatisfy(\.isHexDigit) else {
             throw TrackingError("'\(idOrPrefix)' is not a run id: run ids are hex, as `mlops runs` shows them")
         }
-        let matches = try store.pool.read { db in
+        let matches = try store.database.read { db in
             var sql = "SELECT * FROM runs WHERE run_uuid >= ? AND run_uuid < ?"
             var args: [any DatabaseValueConvertible] = [prefix, prefix + "g"]
             if let kind { sql += " AND kind = ?"; args.append(kind.rawValue) }
@@ -97,7 +117,7 @@ public struct Tracker: Sendable {
     }
 
     public func children(of parentID: String) throws -> [RunRecord] {
-        try store.pool.read { db in
+        try store.database.read { db in
             try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, rowid", arguments: [parentID])
         }
     }
@@ -105,11 +125,11 @@ public struct Tracker: Sendable {
     // MARK: Params, tags, metrics
 
     public func logParams(_ runID: String, _ params: [String: String]) throws {
-        try store.pool.write { db in try Self.insertParams(db, runID: runID, params) }
+        try store.database.write { db in try Self.insertParams(db, runID: runID, params) }
     }
 
     public func setTags(_ runID: String, _ tags: [String: String]) throws {
-        try store.pool.write { db in try Self.upsertTags(db, runID: runID, tags) }
+        try store.database.write { db in try Self.upsertTags(db, runID: runID, tags) }
     }
 
     /// Params are write-once: the same value again is fine, a different one is refused (as MLflow does).
@@ -140,7 +160,7 @@ public struct Tracker: Sendable {
     /// and the latest value per key computed here and written once per key.
     public func logMetrics(_ runID: String, _ points: [MetricPoint]) throws {
         guard !points.isEmpty else { return }
-        try store.pool.write { db in try Self.insertMetrics(db, runID: runID, points) }
+        try store.database.write { db in try Self.insertMetrics(db, runID: runID, points) }
     }
 
     static func insertMetrics(_ db: Database, runID: String, _ points: [MetricPoint]) throws {
@@ -148,21 +168,30 @@ public struct Tracker: Sendable {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE run_uuid = ?", arguments: [runID]) == true else {
             throw TrackingError("no run \(runID)")
         }
-        let statement = try db.cachedStatement(sql: "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)")
+        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)")
         let handle = statement.sqliteStatement
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         var latest: [String: MetricPoint] = [:]
-        try runID.withCString { runPointer in
+        // Keys repeat: convert each to a C string once, and let SQLite read it in place.
+        var cKeys: [String: ContiguousArray<CChar>] = [:]
+        let run = ContiguousArray(runID.utf8CString)
+        try run.withUnsafeBufferPointer { runPointer in
             for point in points {
-                sqlite3_reset(handle)
-                sqlite3_bind_text(handle, 1, runPointer, -1, transient)
-                point.key.withCString { _ = sqlite3_bind_text(handle, 2, $0, -1, transient) }
+                let cKey = cKeys[point.key] ?? {
+                    let converted = ContiguousArray(point.key.utf8CString)
+                    cKeys[point.key] = converted
+                    return converted
+                }()
                 let isNaN = point.value.isNaN
-                sqlite3_bind_double(handle, 3, isNaN ? 0 : point.value)
-                sqlite3_bind_int64(handle, 4, point.timestamp)
-                sqlite3_bind_int64(handle, 5, point.step)
-                sqlite3_bind_int(handle, 6, isNaN ? 1 : 0)
-                let rc = sqlite3_step(handle)
+                let rc = cKey.withUnsafeBufferPointer { keyPointer -> Int32 in
+                    sqlite3_reset(handle)
+                    sqlite3_bind_text(handle, 1, runPointer.baseAddress, -1, nil)
+                    sqlite3_bind_text(handle, 2, keyPointer.baseAddress, -1, nil)
+                    sqlite3_bind_double(handle, 3, isNaN ? 0 : point.value)
+                    sqlite3_bind_int64(handle, 4, point.timestamp)
+                    sqlite3_bind_int64(handle, 5, point.step)
+                    sqlite3_bind_int(handle, 6, isNaN ? 1 : 0)
+                    return sqlite3_step(handle)
+                }
                 guard rc == SQLITE_DONE else {
                     throw TrackingError("cannot record metric '\(point.key)': \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
                 }
@@ -188,28 +217,28 @@ public struct Tracker: Sendable {
     }
 
     public func params(of runID: String) throws -> [String: String] {
-        try store.pool.read { db in
+        try store.database.read { db in
             Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM params WHERE run_uuid = ?", arguments: [runID])
                 .map { ($0["key"] as String, $0["value"] as String) })
         }
     }
 
     public func tags(of runID: String) throws -> [String: String] {
-        try store.pool.read { db in
+        try store.database.read { db in
             Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE run_uuid = ?", arguments: [runID])
                 .map { ($0["key"] as String, ($0["value"] as String?) ?? "") })
         }
     }
 
     public func latestMetrics(of runID: String) throws -> [MetricPoint] {
-        try store.pool.read { db in
+        try store.database.read { db in
             try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? ORDER BY key", arguments: [runID])
                 .map { MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
         }
     }
 
     public func metricHistory(of runID: String, key: String) throws -> [MetricPoint] {
-        try store.pool.read { db in
+        try store.database.read { db in
             try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp", arguments: [runID, key])
                 .map { MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
         }
@@ -218,14 +247,14 @@ public struct Tracker: Sendable {
     /// Copies a stage's params (where the job has none of that name) and latest metrics onto its job
     /// run, so a job can be searched and ordered by what its stages measured.
     static func rollUp(_ db: Database, child runID: String, into parentID: String) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO params (run_uuid, key, value) SELECT ?, key, value FROM params WHERE run_uuid = ?
             ON CONFLICT DO NOTHING
-            """, arguments: [parentID, runID])
+            """).execute(arguments: [parentID, runID])
         let latest = try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ?", arguments: [runID])
         guard !latest.isEmpty else { return }
         let points = latest.map { MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
-        let insert = try db.cachedStatement(sql: "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)")
+        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)")
         for p in points {
             try insert.execute(arguments: [parentID, p.key, p.value.isNaN ? 0 : p.value, p.timestamp, p.step, p.value.isNaN])
         }

@@ -35,7 +35,7 @@ struct TestWorkspace {
 
     /// One integer from the store, read synchronously (also from async tests).
     func count(_ sql: String) throws -> Int {
-        try store().pool.read { try Int.fetchOne($0, sql: sql) ?? 0 }
+        try store().database.read { try Int.fetchOne($0, sql: sql) ?? 0 }
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: root) }
