@@ -161,6 +161,52 @@ struct CommandLineTests {
         #expect((show["stages"] as? [[String: Any]])?.first?["status"] as? String == "KILLED")
     }
 
+    @Test func aSecondSignalKillsAStageThatIgnoresTerm() throws {
+        let cli = try MLOpsBinary("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  stubborn: { shell: true, run: 'trap "" TERM; echo $$ > stage.pid; while true; do sleep 1; done', kill_grace: 5m }
+            """)
+        defer { cli.remove() }
+        let running = try cli.start(["run", "j"])
+        #expect(MLOpsBinary.eventually { (try? cli.read("stage.pid"))?.hasSuffix("\n") ?? false })
+        kill(running.pid, SIGINT)
+        #expect(MLOpsBinary.eventually { running.stderrSoFar().contains("signal again to KILL now") })
+        kill(running.pid, SIGINT)
+        let output = running.wait()
+        #expect(output.status == 130)
+        let pid = try #require(Int32(try cli.read("stage.pid").trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(!isAlive(pid))
+        let runs = try #require(try cli.json(["runs"]) as? [[String: Any]])
+        #expect(runs.first?["status"] as? String == "KILLED")
+    }
+
+    @Test func logsFollowPrintsUntilTheRunEnds() throws {
+        let cli = try MLOpsBinary("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  a: { shell: true, run: 'echo first; while [ ! -f go ]; do sleep 0.05; done; echo second' }
+            """)
+        defer { cli.remove() }
+        let running = try cli.start(["run", "j", "-q"])
+        var id = ""
+        #expect(MLOpsBinary.eventually {
+            id = ((try? cli.json(["runs"]) as? [[String: Any]])?.first?["run_id"] as? String) ?? ""
+            return !id.isEmpty
+        })
+        let follow = try cli.start(["runs", "logs", id, "--follow"])
+        usleep(300_000)
+        try cli.write("go", "")
+        let output = follow.wait()
+        #expect(output.status == 0)
+        #expect(output.stdout == "a | first\na | second\n")
+        #expect(running.wait().status == 0)
+    }
+
     @Test func concurrencyForbidRefusesThenTakesOverFromAKilledRunner() throws {
         let cli = try MLOpsBinary("""
             version: 1

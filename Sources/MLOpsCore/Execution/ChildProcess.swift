@@ -67,8 +67,12 @@ public final class ChildProcess: @unchecked Sendable {
             [outPipe[0], errPipe[0], wakePipe[0], wakePipe[1]].forEach { close($0) }
             throw LaunchError(description: "cannot start '\(options.executable)': \(String(cString: strerror(rc)))")
         }
-        return ChildProcess(pid: pid, options: options, outRead: outPipe[0], errRead: errPipe[0],
-                            wakeRead: wakePipe[0], wakeWrite: wakePipe[1])
+        let process = ChildProcess(pid: pid, options: options, outRead: outPipe[0], errRead: errPipe[0],
+                                   wakeRead: wakePipe[0], wakeWrite: wakePipe[1])
+        liveLock.lock()
+        live[pid] = process
+        liveLock.unlock()
+        return process
     }
 
     private init(pid: Int32, options: Options, outRead: Int32, errRead: Int32, wakeRead: Int32, wakeWrite: Int32) {
@@ -78,6 +82,18 @@ public final class ChildProcess: @unchecked Sendable {
         self.errRead = errRead
         self.wakeRead = wakeRead
         self.wakeWrite = wakeWrite
+    }
+
+    /// Every supervised process of this runner, so that a second Ctrl-C can KILL them all at once.
+    private static let liveLock = NSLock()
+    nonisolated(unsafe) private static var live: [Int32: ChildProcess] = [:]
+
+    /// KILLs every live process group at once, without waiting for grace periods.
+    public static func killAll() {
+        liveLock.lock()
+        let processes = Array(live.values)
+        liveLock.unlock()
+        processes.forEach { $0.cancel(force: true) }
     }
 
     /// Asks the group to stop: TERM now, KILL after the grace period (or at once when `force`).
@@ -221,6 +237,9 @@ public final class ChildProcess: @unchecked Sendable {
         finished = true
         [outRead, errRead, wakeRead, wakeWrite].forEach { close($0) }
         lock.unlock()
+        Self.liveLock.lock()
+        Self.live[pid] = nil
+        Self.liveLock.unlock()
         if pidfd >= 0 { close(pidfd) }
         let raw = status ?? 0
         return Termination(exitCode: mlops_wifexited(raw) != 0 ? mlops_wexitstatus(raw) : nil,

@@ -72,7 +72,7 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 /// SIGINT and SIGTERM stop the run cleanly: the stages get TERM (then KILL after their grace),
-/// their runs are marked KILLED, nothing is left RUNNING.
+/// their runs are marked KILLED, nothing is left RUNNING. A second signal KILLs them at once.
 final class StopSignals: @unchecked Sendable {
     private let lock = NSLock()
     private var sources: [any DispatchSourceSignal] = []
@@ -95,9 +95,12 @@ final class StopSignals: @unchecked Sendable {
                 if first { self.signal = sig }
                 self.lock.unlock()
                 if first {
-                    Console.shared.write("\nmlops: stopping (\(sig == SIGINT ? "SIGINT" : "SIGTERM")); stages get TERM, then KILL after their grace\n", to: .stderr)
+                    Console.shared.write("\nmlops: stopping (\(sig == SIGINT ? "SIGINT" : "SIGTERM")); stages get TERM, then KILL after their grace; signal again to KILL now\n", to: .stderr)
+                    stop()
+                } else {
+                    Console.shared.write("mlops: killing every stage now\n", to: .stderr)
+                    ChildProcess.killAll()
                 }
-                stop()
             }
             source.resume()
             sources.append(source)
