@@ -14,6 +14,8 @@ elif kind == "fanout":
     for i in range(100):
         out.append(f"      w{i}: {{ run: /bin/true, needs: [start] }}")
     out.append("      end: { run: /bin/true, needs: [" + ", ".join(f"w{i}" for i in range(100)) + "] }")
+elif kind == "noop1":
+    out += ["  chain:", "    stages:", "      only: { uses: noop }"]
 else:
     out += ["  j:", "    stages:", "      a: { run: /bin/true }"]
 print("\n".join(out))

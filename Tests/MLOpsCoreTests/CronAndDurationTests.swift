@@ -104,3 +104,25 @@ import Testing
         #expect(Suggestion.closest(to: "deploy", in: ["ingest", "score"]) == nil)
     }
 }
+
+@Suite struct ScalarKindTests {
+    @Test(arguments: [
+        ("", ScalarKind.null), ("~", .null), ("null", .null), ("true", .bool), ("False", .bool),
+        ("yes", .string), ("on", .string), ("42", .int), ("-7", .int), ("1_000", .int), ("0x1F", .int), ("0o17", .int),
+        ("1.0", .float), ("-0.5e-3", .float), (".5", .float), ("1e10", .float), (".inf", .float), (".nan", .float),
+        ("1.0.0", .string), ("30s", .string), ("0 6 * * MON", .string), ("-", .string), (".", .string), ("1e", .string),
+        ("e5", .string), ("${params.k}", .string),
+    ])
+    func classifiesLikeTheCoreSchema(text: String, kind: ScalarKind) {
+        #expect(ScalarKind.classify(text) == kind)
+    }
+
+    @Test func parsesValues() {
+        #expect(ScalarKind.int("0x1F") == 31)
+        #expect(ScalarKind.int("-1_000") == -1000)
+        #expect(ScalarKind.double("2.5e1") == 25)
+        #expect(ScalarKind.double("-.inf") == -.infinity)
+        #expect(ScalarKind.bool("TRUE") == true)
+        #expect(ScalarKind.bool("yes") == nil)
+    }
+}

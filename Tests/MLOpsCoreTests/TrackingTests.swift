@@ -29,6 +29,28 @@ struct TrackingTests {
         #expect(try reopened.resolve(String(run.id.prefix(6))).id == run.id)
     }
 
+    @Test func manyOpenersOfANewStoreAllSucceed() async throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        let path = ws.workspace.storePath
+        let failures = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        Thread {
+                            do { _ = try Store(path: path); continuation.resume(returning: nil) }
+                            catch { continuation.resume(returning: "\(error)") }
+                        }.start()
+                    }
+                }
+            }
+            var failures: [String] = []
+            for await failure in group { if let failure { failures.append(failure) } }
+            return failures
+        }
+        #expect(failures == [])
+    }
+
     @Test func paramsAreWriteOnce() throws {
         let ws = try TestWorkspace()
         defer { ws.remove() }

@@ -31,29 +31,32 @@ public enum JobLease {
     @discardableResult
     public static func acquire(_ store: Store, job: String, runID: String,
                                identity: ProcessIdentity = .current(), now: Int64 = Store.nowMillis()) throws -> Holder? {
-        try store.database.write { db in
-            var replaced: Holder?
-            if let row = try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE job = ?", arguments: [job]) {
-                let holder = Holder(job: job, runID: row["run_uuid"],
-                                    identity: ProcessIdentity(pid: row["pid"], startTime: row["pid_start_time"],
-                                                              bootID: row["boot_id"], host: row["host"] ?? ""),
-                                    acquiredTime: row["acquired_time"], heartbeatTime: row["heartbeat_time"])
-                let alive = holder.identity.isAlive() ?? (now - holder.heartbeatTime < staleAfterMillis)
-                if alive { throw Held(holder: holder) }
-                try OrphanReaper.closeOrphans(db, jobRunID: holder.runID,
-                                              reason: "orphaned: its runner (pid \(holder.identity.pid)) died; lease taken over by run \(runID.prefix(8))")
-                try db.execute(sql: "DELETE FROM leases WHERE job = ?", arguments: [job])
-                try AuditLog.record(db, entityType: "lease", entityID: job, action: "take_over", from: holder.runID, to: runID,
-                                    detail: "holder pid \(holder.identity.pid) is gone")
-                replaced = holder
-            }
-            try db.execute(sql: """
-                INSERT INTO leases (job, run_uuid, pid, pid_start_time, boot_id, host, acquired_time, heartbeat_time)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [job, runID, identity.pid, identity.startTime, identity.bootID, identity.host, now, now])
-            try AuditLog.record(db, entityType: "lease", entityID: job, action: "acquire", to: runID)
-            return replaced
+        try store.database.write { db in try acquire(db, job: job, runID: runID, identity: identity, now: now) }
+    }
+
+    /// The same, inside the caller's transaction (the runner starts a run and takes its lease at once).
+    static func acquire(_ db: Database, job: String, runID: String, identity: ProcessIdentity, now: Int64) throws -> Holder? {
+        var replaced: Holder?
+        if let row = try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE job = ?", arguments: [job]) {
+            let holder = Holder(job: job, runID: row["run_uuid"],
+                                identity: ProcessIdentity(pid: row["pid"], startTime: row["pid_start_time"],
+                                                          bootID: row["boot_id"], host: row["host"] ?? ""),
+                                acquiredTime: row["acquired_time"], heartbeatTime: row["heartbeat_time"])
+            let alive = holder.identity.isAlive() ?? (now - holder.heartbeatTime < staleAfterMillis)
+            if alive { throw Held(holder: holder) }
+            try OrphanReaper.closeOrphans(db, jobRunID: holder.runID,
+                                          reason: "orphaned: its runner (pid \(holder.identity.pid)) died; lease taken over by run \(runID.prefix(8))")
+            try db.execute(sql: "DELETE FROM leases WHERE job = ?", arguments: [job])
+            try AuditLog.record(db, entityType: "lease", entityID: job, action: "take_over", from: holder.runID, to: runID,
+                                detail: "holder pid \(holder.identity.pid) is gone")
+            replaced = holder
         }
+        try db.execute(sql: """
+            INSERT INTO leases (job, run_uuid, pid, pid_start_time, boot_id, host, acquired_time, heartbeat_time)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [job, runID, identity.pid, identity.startTime, identity.bootID, identity.host, now, now])
+        try AuditLog.record(db, entityType: "lease", entityID: job, action: "acquire", to: runID)
+        return replaced
     }
 
     public static func heartbeat(_ store: Store, job: String, runID: String, now: Int64 = Store.nowMillis()) throws {
@@ -64,9 +67,11 @@ public enum JobLease {
     }
 
     public static func release(_ store: Store, job: String, runID: String) throws {
-        try store.database.write { db in
-            try db.execute(sql: "DELETE FROM leases WHERE job = ? AND run_uuid = ?", arguments: [job, runID])
-            if db.changesCount > 0 { try AuditLog.record(db, entityType: "lease", entityID: job, action: "release", from: runID) }
-        }
+        try store.database.write { db in try release(db, job: job, runID: runID) }
+    }
+
+    static func release(_ db: Database, job: String, runID: String) throws {
+        try db.execute(sql: "DELETE FROM leases WHERE job = ? AND run_uuid = ?", arguments: [job, runID])
+        if db.changesCount > 0 { try AuditLog.record(db, entityType: "lease", entityID: job, action: "release", from: runID) }
     }
 }

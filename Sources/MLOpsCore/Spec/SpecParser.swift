@@ -28,7 +28,7 @@ public enum SpecParser {
         var reader = SpecReader(file: file)
         let root: Node
         do {
-            guard let composed = try Yams.compose(yaml: text) else {
+            guard let composed = try Yams.compose(yaml: text, .basic) else {
                 throw SpecError([Diagnostic(location: SourceLocation(file: file, line: 1, column: 1), path: "",
                                             message: "the spec is empty", hint: "start with `version: 1` and a `jobs:` mapping")])
             }
@@ -303,7 +303,7 @@ public enum SpecParser {
             case "model": monitor.model = reader.string(value, fieldPath) ?? ""
             case "metric": monitor.metric = reader.string(value, fieldPath) ?? ""
             case "baseline":
-                if case let .scalar(scalar) = value, SpecReader.kind(of: scalar, node: value) == .str {
+                if case let .scalar(scalar) = value, SpecReader.kind(of: scalar, node: value) == .string {
                     if scalar.string == "deployment" { monitor.baseline = .deployment } else {
                         reader.error(value, fieldPath, "baseline is `deployment` or a number, found '\(scalar.string)'")
                     }

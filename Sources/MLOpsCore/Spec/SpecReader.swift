@@ -41,10 +41,7 @@ struct SpecReader {
         }
     }
 
-    static func kind(of scalar: Node.Scalar, node: Node) -> Tag.Name {
-        if scalar.style != .plain && scalar.style != .any { return .str }
-        return Resolver.default.resolveTag(of: node)
-    }
+    static func kind(of scalar: Node.Scalar, node: Node) -> ScalarKind { ScalarKind(scalar) }
 
     /// The entries of a mapping; unknown keys are reported with a "did you mean".
     mutating func mapping(_ node: Node, _ path: String, allowed: [String]? = nil,
@@ -83,7 +80,7 @@ struct SpecReader {
     }
 
     mutating func int(_ node: Node, _ path: String, min: Int? = nil, max: Int? = nil) -> Int? {
-        guard case let .scalar(scalar) = node, Self.kind(of: scalar, node: node) == .int, let value = Int(scalar.string.replacingOccurrences(of: "_", with: "")) else {
+        guard case let .scalar(scalar) = node, Self.kind(of: scalar, node: node) == .int, let value = ScalarKind.int(scalar.string) else {
             error(node, path, "expected a whole number, found \(Self.describe(node))")
             return nil
         }
@@ -93,8 +90,8 @@ struct SpecReader {
     }
 
     mutating func double(_ node: Node, _ path: String, range: ClosedRange<Double>? = nil) -> Double? {
-        guard case let .scalar(scalar) = node, [.int, .float].contains(Self.kind(of: scalar, node: node)),
-              let value = Double(scalar.string.replacingOccurrences(of: "_", with: "")) else {
+        guard case let .scalar(scalar) = node, [ScalarKind.int, .float].contains(Self.kind(of: scalar, node: node)),
+              let value = ScalarKind.double(scalar.string) else {
             error(node, path, "expected a number, found \(Self.describe(node))")
             return nil
         }
@@ -106,7 +103,7 @@ struct SpecReader {
     }
 
     mutating func bool(_ node: Node, _ path: String) -> Bool? {
-        guard case let .scalar(scalar) = node, Self.kind(of: scalar, node: node) == .bool, let value = node.bool else {
+        guard case let .scalar(scalar) = node, Self.kind(of: scalar, node: node) == .bool, let value = ScalarKind.bool(scalar.string) else {
             error(node, path, "expected true or false, found \(Self.describe(node))")
             return nil
         }
@@ -163,10 +160,10 @@ struct SpecReader {
         case let .scalar(scalar):
             switch Self.kind(of: scalar, node: node) {
             case .null: return .null
-            case .bool: return node.bool.map(SpecValue.bool) ?? .string(scalar.string)
-            case .int: return Int(scalar.string.replacingOccurrences(of: "_", with: "")).map(SpecValue.int) ?? .string(scalar.string)
-            case .float: return node.float.map(SpecValue.double) ?? .string(scalar.string)
-            default: return .string(scalar.string)
+            case .bool: return ScalarKind.bool(scalar.string).map(SpecValue.bool) ?? .string(scalar.string)
+            case .int: return ScalarKind.int(scalar.string).map(SpecValue.int) ?? .string(scalar.string)
+            case .float: return ScalarKind.double(scalar.string).map(SpecValue.double) ?? .string(scalar.string)
+            case .string: return .string(scalar.string)
             }
         case let .sequence(sequence): return .list(sequence.map { value($0) })
         case let .mapping(mapping):

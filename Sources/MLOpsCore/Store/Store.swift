@@ -26,16 +26,30 @@ public final class Store: Sendable {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        switch access {
-        case .single: database = try DatabaseQueue(path: path, configuration: config)
-        case .concurrentReaders: database = try DatabasePool(path: path, configuration: config)
-        }
-        // Skip the migrator's write transaction when the schema is already current: most
-        // commands open a store that is.
+        // Two processes may open a new store at once (a run and a `mlops runs`): a file lock lets
+        // one create it (switch it to WAL, migrate) while the other waits, then finds the work
+        // done. The check alone is a read, so a current store costs no write transaction.
         let migrator = Self.migrator
-        if try !database.read({ try migrator.hasCompletedMigrations($0) }) {
-            try migrator.migrate(database)
+        database = try Self.withFileLock("\(path).lock") {
+            let database: any DatabaseWriter = switch access {
+            case .single: try DatabaseQueue(path: path, configuration: config)
+            case .concurrentReaders: try DatabasePool(path: path, configuration: config)
+            }
+            if try !database.read({ try migrator.hasCompletedMigrations($0) }) {
+                try migrator.migrate(database)
+            }
+            return database
         }
+    }
+
+    /// Runs `body` holding an exclusive `flock` on `lockPath`, shared by every process on the machine.
+    static func withFileLock<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return try body() }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        defer { flock(fd, LOCK_UN) }
+        return try body()
     }
 
     /// The current time as MLflow stores it: milliseconds since 1970.

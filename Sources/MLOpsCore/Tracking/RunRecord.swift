@@ -97,6 +97,14 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, 
 
     public var shortID: String { String(id.prefix(8)) }
 
+    /// A stage attempt's `stdout.log` and `stderr.log`, beside its artifact folder; nil for runs
+    /// that ran nothing here (skipped, reused, or not a stage).
+    public var logPaths: (stdout: String, stderr: String)? {
+        guard kind == .stage, outcome != .skipped, outcome != .reused, let artifactURI else { return nil }
+        let folder = (artifactURI as NSString).deletingLastPathComponent
+        return ("\(folder)/stdout.log", "\(folder)/stderr.log")
+    }
+
     public var durationMillis: Int64? {
         guard let start = startTime else { return nil }
         return (endTime ?? Store.nowMillis()) - start

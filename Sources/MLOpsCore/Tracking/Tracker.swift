@@ -20,18 +20,20 @@ public struct Tracker: Sendable {
 
     /// The id of the experiment with this name, created on first use.
     public func experimentID(named name: String, artifactLocation: String? = nil) throws -> Int64 {
-        try store.database.write { db in
-            if let id = try Int64.fetchOne(db, sql: "SELECT experiment_id FROM experiments WHERE name = ?", arguments: [name]) {
-                return id
-            }
-            let now = Store.nowMillis()
-            try db.execute(sql: """
-                INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?)
-                """, arguments: [name, artifactLocation, now, now])
-            let id = db.lastInsertedRowID
-            try AuditLog.record(db, entityType: "experiment", entityID: String(id), action: "create", detail: name)
+        try store.database.write { db in try Self.experimentID(db, named: name, artifactLocation: artifactLocation) }
+    }
+
+    static func experimentID(_ db: Database, named name: String, artifactLocation: String?) throws -> Int64 {
+        if let id = try Int64.fetchOne(db, sql: "SELECT experiment_id FROM experiments WHERE name = ?", arguments: [name]) {
             return id
         }
+        let now = Store.nowMillis()
+        try db.execute(sql: """
+            INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?)
+            """, arguments: [name, artifactLocation, now, now])
+        let id = db.lastInsertedRowID
+        try AuditLog.record(db, entityType: "experiment", entityID: String(id), action: "create", detail: name)
+        return id
     }
 
     public func experimentName(id: Int64) throws -> String? {
@@ -44,13 +46,15 @@ public struct Tracker: Sendable {
 
     /// Inserts a new run with its first params and tags, in one transaction.
     public func create(_ run: RunRecord, params: [String: String] = [:], tags: [String: String] = [:]) throws {
-        try store.database.write { db in
-            try run.insert(db)
-            try Self.insertParams(db, runID: run.id, params)
-            try Self.upsertTags(db, runID: run.id, tags)
-            try AuditLog.record(db, entityType: "run", entityID: run.id, action: "create", to: run.status.rawValue,
-                                detail: [run.job, run.stage].compactMap { $0 }.joined(separator: "/"))
-        }
+        try store.database.write { db in try Self.create(db, run, params: params, tags: tags) }
+    }
+
+    static func create(_ db: Database, _ run: RunRecord, params: [String: String], tags: [String: String]) throws {
+        try run.insert(db)
+        try insertParams(db, runID: run.id, params)
+        try upsertTags(db, runID: run.id, tags)
+        try AuditLog.record(db, entityType: "run", entityID: run.id, action: "create", to: run.status.rawValue,
+                            detail: [run.job, run.stage].compactMap { $0 }.joined(separator: "/"))
     }
 
     /// Applies `change` to a run and records the status change, in one transaction.
@@ -114,6 +118,13 @@ public struct Tracker: Sendable {
         default:
             throw TrackingError("'\(idOrPrefix)' matches \(matches.count > 5 ? "more than 5" : "\(matches.count)") runs (\(matches.prefix(5).map(\.shortID).joined(separator: ", "))); give more of the id")
         }
+    }
+
+    /// The job run an id names; a stage attempt's id names its job run.
+    public func resolveJobRun(_ idOrPrefix: String) throws -> RunRecord {
+        let run = try resolve(idOrPrefix)
+        if run.kind == .stage, let parentID = run.parentRunID, let parent = try self.run(parentID) { return parent }
+        return run
     }
 
     public func children(of parentID: String) throws -> [RunRecord] {

@@ -22,8 +22,7 @@ struct RunsLogsCommand: AsyncParsableCommand {
         try await reportingErrors {
             let store = try options.openStore()
             let tracker = Tracker(store: store)
-            var run = try tracker.resolve(id)
-            if run.kind == .stage, let parentID = run.parentRunID, let parent = try tracker.run(parentID) { run = parent }
+            var run = try tracker.resolveJobRun(id)
             var offsets: [String: UInt64] = [:]
             var known = Set<String>()
             while true {
@@ -32,17 +31,15 @@ struct RunsLogsCommand: AsyncParsableCommand {
                     throw CLIError.invalidInput("run \(run.shortID) has no stage '\(stage)'")
                 }
                 let width = children.compactMap { $0.stage?.count }.max() ?? 0
-                for child in children where child.outcome != .skipped && child.outcome != .reused {
-                    guard let uri = child.artifactURI else { continue }
-                    let folder = (uri as NSString).deletingLastPathComponent
+                for child in children {
+                    guard let logs = child.logPaths else { continue }
                     let label = (child.stage ?? "?").padding(toLength: width, withPad: " ", startingAt: 0)
                     let prefix = Console.shared.paint("\(label) |", .cyan) + " "
                     if known.insert(child.id).inserted, (child.attempt ?? 1) > 1 {
                         Console.shared.write(prefix + Console.shared.paint("--- attempt \(child.attempt ?? 1) ---", .gray) + "\n")
                     }
-                    for (name, stream) in [("stdout.log", Console.Stream.stdout), ("stderr.log", .stderr)] {
-                        let path = "\(folder)/\(name)"
-                        let key = "\(child.id)/\(name)"
+                    for (path, stream) in [(logs.stdout, Console.Stream.stdout), (logs.stderr, .stderr)] {
+                        let key = path
                         guard let handle = FileHandle(forReadingAtPath: path) else { continue }
                         defer { try? handle.close() }
                         try? handle.seek(toOffset: offsets[key] ?? 0)

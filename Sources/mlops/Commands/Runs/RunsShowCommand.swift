@@ -20,9 +20,7 @@ struct RunsShowCommand: AsyncParsableCommand {
             let store = try options.openStore()
             let tracker = Tracker(store: store)
             try OrphanReaper.reap(store)
-            var run = try tracker.resolve(id)
-            // A stage run's id shows its job run, the stage highlighted by context.
-            if run.kind == .stage, let parentID = run.parentRunID, let parent = try tracker.run(parentID) { run = parent }
+            let run = try tracker.resolveJobRun(id)
             let children = try tracker.children(of: run.id)
             let c = Console.shared
             func details(_ r: RunRecord) throws -> [String: Any] {
@@ -30,13 +28,8 @@ struct RunsShowCommand: AsyncParsableCommand {
                 object["params"] = try tracker.params(of: r.id)
                 object["tags"] = try tracker.tags(of: r.id)
                 object["metrics"] = Dictionary(try tracker.latestMetrics(of: r.id).map { ($0.key, $0.value.isNaN ? "NaN" as Any : $0.value as Any) }, uniquingKeysWith: { a, _ in a })
-                if r.kind == .stage, let uri = r.artifactURI {
-                    object["artifacts"] = Self.artifacts(in: uri)
-                    if r.outcome != .skipped && r.outcome != .reused {
-                        let folder = (uri as NSString).deletingLastPathComponent
-                        object["logs"] = ["stdout": "\(folder)/stdout.log", "stderr": "\(folder)/stderr.log"]
-                    }
-                }
+                if r.kind == .stage, let uri = r.artifactURI { object["artifacts"] = Self.artifacts(in: uri) }
+                if let logs = r.logPaths { object["logs"] = ["stdout": logs.stdout, "stderr": logs.stderr] }
                 return object
             }
             if json {
@@ -78,10 +71,7 @@ struct RunsShowCommand: AsyncParsableCommand {
                 if let uri = child.artifactURI {
                     let files = Self.artifacts(in: uri)
                     c.write("  artifacts: \(uri)\(files.isEmpty ? "" : " (\(files.joined(separator: ", ")))")\n")
-                    if child.outcome != .reused {
-                        let folder = (uri as NSString).deletingLastPathComponent
-                        c.write("  logs:      \(folder)/stdout.log, \(folder)/stderr.log\n")
-                    }
+                    if let logs = child.logPaths { c.write("  logs:      \(logs.stdout), \(logs.stderr)\n") }
                 }
             }
         }
