@@ -7,8 +7,8 @@ struct MLOps: AsyncParsableCommand {
         commandName: "mlops",
         abstract: "Runs a model's life unattended: jobs, tracking, registry, rollouts, monitoring.",
         discussion: """
-            Exit status: 0 success, 1 a stage or the job failed, 2 invalid input (spec, flags, ids), \
-            3 refused (the job is already running), 130/143 stopped by SIGINT/SIGTERM.
+            Exit status: 0 success, 1 a stage or the job failed, 2 invalid input (spec, param, run id, filter), \
+            3 refused (the job is already running), 64 a malformed command line, 130/143 stopped by SIGINT/SIGTERM.
             """,
         version: MLOpsVersion.current,
         subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, RunsCommand.self, LogCommand.self]

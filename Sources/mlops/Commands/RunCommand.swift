@@ -7,7 +7,7 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a job's stages as a DAG and record every attempt.",
-        discussion: "Exit status: 0 the job succeeded, 1 it failed, 2 invalid input, 3 refused (already running), 130/143 stopped.")
+        discussion: "Exit status: 0 the job succeeded, 1 it failed, 2 invalid input, 3 refused (already running), 64 a malformed command line, 130/143 stopped.")
 
     @Argument(help: "The job to run.")
     var job: String
@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if onlyFailed && rerun == nil { throw ValidationError("--only-failed goes with --rerun RUN_ID") }
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        if !["manual", "schedule", "monitor"].contains(trigger) {
+            throw ValidationError("--trigger is manual, schedule or monitor, not '\(trigger)'")
+        }
     }
 
     func run() async throws {
