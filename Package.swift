@@ -17,10 +17,13 @@ let package = Package(
     targets: [
         // posix_spawn with a new process group, and pidfd: the two things Foundation's Process cannot do.
         .target(name: "CSystem"),
+        // Pure math: datasets, features, learners, metrics, synthetic cohorts. Foundation only.
+        .target(name: "MLOpsLearn"),
         .target(
             name: "MLOpsCore",
             dependencies: [
                 "CSystem",
+                "MLOpsLearn",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -33,6 +36,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "MLOpsLearnTests", dependencies: ["MLOpsLearn"]),
         .testTarget(name: "MLOpsCoreTests", dependencies: ["MLOpsCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["mlops", "MLOpsCore"]),
     ],
