@@ -1,0 +1,183 @@
+import Foundation
+
+/// L2-regularised logistic regression fitted by Newton's method (IRLS) with a backtracking line
+/// search: for the tens of features a propensity model has, the Hessian is small, a few passes
+/// converge to machine precision, and no learning rate needs tuning.
+///
+/// Minimises Σᵢ cᵢ·logloss(yᵢ, σ(b + w·xᵢ)) + (l2 / 2)·‖w‖², the intercept b unpenalised; `l2`
+/// is scikit-learn's 1 / C.
+public struct LogisticRegression: Sendable {
+    public var l2: Double
+    public var maxIterations: Int
+    /// Stop when the gradient's largest component is below this.
+    public var tolerance: Double
+    /// Weights of the negative and the positive class (1, 1 by default).
+    public var classWeights: (negative: Double, positive: Double)
+
+    public init(l2: Double = 1.0, maxIterations: Int = 50, tolerance: Double = 1e-8,
+                classWeights: (negative: Double, positive: Double) = (1, 1)) {
+        self.l2 = l2
+        self.maxIterations = maxIterations
+        self.tolerance = tolerance
+        self.classWeights = classWeights
+    }
+
+    public struct Fit: Sendable, Codable, Equatable {
+        public var intercept: Double
+        public var weights: [Double]
+        public var iterations: Int
+        public var gradientNorm: Double
+        public var converged: Bool
+        public var objective: Double
+    }
+
+    public func fit(_ x: Matrix, labels: [Bool]) -> Fit {
+        precondition(x.rows == labels.count, "\(x.rows) rows but \(labels.count) labels")
+        let p = x.columns + 1  // parameter 0 is the intercept
+        var theta = [Double](repeating: 0, count: p)
+        // Start the intercept at the weighted log-odds of the base rate.
+        let positives = labels.reduce(0.0) { $0 + ($1 ? classWeights.positive : 0) }
+        let negatives = labels.reduce(0.0) { $0 + ($1 ? 0 : classWeights.negative) }
+        if positives > 0, negatives > 0 { theta[0] = log(positives / negatives) }
+        var objective = self.objective(x, labels, theta)
+        var gradientNorm = Double.infinity
+        var iterations = 0
+        while iterations < maxIterations {
+            let (gradient, hessian) = derivatives(x, labels, theta)
+            gradientNorm = gradient.map(abs).max() ?? 0
+            if gradientNorm < tolerance { break }
+            iterations += 1
+            guard let step = Self.solveCholesky(hessian, gradient, size: p) else { break }
+            // Backtracking line search (Armijo): accept θ − t·s once it lowers the objective by
+            // at least a small share of what the slope g·s promises.
+            var slope = 0.0
+            for i in 0..<p { slope += gradient[i] * step[i] }
+            var t = 1.0
+            var candidate = theta
+            var candidateObjective = objective
+            for _ in 0..<30 {
+                for i in 0..<p { candidate[i] = theta[i] - t * step[i] }
+                candidateObjective = self.objective(x, labels, candidate)
+                if candidateObjective <= objective - 1e-4 * t * slope { break }
+                t /= 2
+            }
+            theta = candidate
+            let improvement = objective - candidateObjective
+            objective = candidateObjective
+            if improvement >= 0, improvement < 1e-15 * max(1, abs(objective)) {
+                gradientNorm = derivatives(x, labels, theta).0.map(abs).max() ?? 0
+                break
+            }
+        }
+        if iterations == maxIterations { gradientNorm = derivatives(x, labels, theta).0.map(abs).max() ?? 0 }
+        return Fit(intercept: theta[0], weights: Array(theta[1...]), iterations: iterations, gradientNorm: gradientNorm,
+                   converged: gradientNorm < max(tolerance, 1e-6), objective: objective)
+    }
+
+    func objective(_ x: Matrix, _ labels: [Bool], _ theta: [Double]) -> Double {
+        var total = 0.0
+        x.storage.withUnsafeBufferPointer { data in
+            for r in 0..<x.rows {
+                var z = theta[0]
+                let row = r * x.columns
+                for c in 0..<x.columns { z += theta[c + 1] * data[row + c] }
+                // log(1 + e^z) − y·z, computed stably.
+                let softplus = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))
+                total += (labels[r] ? classWeights.positive : classWeights.negative) * (softplus - (labels[r] ? z : 0))
+            }
+        }
+        var penalty = 0.0
+        for i in 1..<theta.count { penalty += theta[i] * theta[i] }
+        return total + 0.5 * l2 * penalty
+    }
+
+    /// The gradient and the (upper-triangle-filled, symmetric) Hessian of the objective.
+    func derivatives(_ x: Matrix, _ labels: [Bool], _ theta: [Double]) -> ([Double], [Double]) {
+        let p = x.columns + 1
+        var gradient = [Double](repeating: 0, count: p)
+        var hessian = [Double](repeating: 0, count: p * p)
+        var augmented = [Double](repeating: 1, count: p)
+        x.storage.withUnsafeBufferPointer { data in
+            gradient.withUnsafeMutableBufferPointer { g in
+                hessian.withUnsafeMutableBufferPointer { h in
+                    augmented.withUnsafeMutableBufferPointer { a in
+                        for r in 0..<x.rows {
+                            let row = r * x.columns
+                            var z = theta[0]
+                            for c in 0..<x.columns {
+                                a[c + 1] = data[row + c]
+                                z += theta[c + 1] * a[c + 1]
+                            }
+                            let prob = 1 / (1 + exp(-z))
+                            let weight = labels[r] ? classWeights.positive : classWeights.negative
+                            let residual = weight * (prob - (labels[r] ? 1 : 0))
+                            let curvature = weight * prob * (1 - prob)
+                            for i in 0..<p {
+                                g[i] += residual * a[i]
+                                let ci = curvature * a[i]
+                                if ci == 0 { continue }
+                                let base = i * p
+                                for j in i..<p { h[base + j] += ci * a[j] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for i in 1..<p {
+            gradient[i] += l2 * theta[i]
+            hessian[i * p + i] += l2
+        }
+        for i in 0..<p { for j in 0..<i { hessian[i * p + j] = hessian[j * p + i] } }
+        return (gradient, hessian)
+    }
+
+    /// Solves H·x = b for symmetric positive-definite H by Cholesky; nil if H is not.
+    static func solveCholesky(_ h: [Double], _ b: [Double], size n: Int) -> [Double]? {
+        var l = [Double](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for j in 0...i {
+                var sum = h[i * n + j]
+                for k in 0..<j { sum -= l[i * n + k] * l[j * n + k] }
+                if i == j {
+                    guard sum > 0 else { return nil }
+                    l[i * n + i] = sqrt(sum)
+                } else {
+                    l[i * n + j] = sum / l[j * n + j]
+                }
+            }
+        }
+        var y = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            var sum = b[i]
+            for k in 0..<i { sum -= l[i * n + k] * y[k] }
+            y[i] = sum / l[i * n + i]
+        }
+        var x = [Double](repeating: 0, count: n)
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            var sum = y[i]
+            for k in (i + 1)..<n { sum -= l[k * n + i] * x[k] }
+            x[i] = sum / l[i * n + i]
+        }
+        return x
+    }
+}
+
+extension LogisticRegression.Fit {
+    /// σ(b + w·x) for each row.
+    public func probabilities(_ x: Matrix) -> [Double] {
+        precondition(x.columns == weights.count, "\(x.columns) inputs but the model has \(weights.count)")
+        var out = [Double](repeating: 0, count: x.rows)
+        x.storage.withUnsafeBufferPointer { data in
+            weights.withUnsafeBufferPointer { w in
+                for r in 0..<x.rows {
+                    var z = intercept
+                    let row = r * x.columns
+                    for c in 0..<x.columns { z += w[c] * data[row + c] }
+                    out[r] = 1 / (1 + exp(-z))
+                }
+            }
+        }
+        return out
+    }
+}
