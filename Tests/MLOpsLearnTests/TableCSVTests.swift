@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+@testable import MLOpsLearn
+
+@Suite struct TableCSVTests {
+    @Test func roundTripsTypesQuotesAndMissingValues() throws {
+        var t = Table()
+        t.append("id", .numeric([1, 2, 3]))
+        t.append("score", .numeric([0.25, .nan, -1e-7]))
+        t.append("name", .categorical(["plain", "with, comma", "with \"quote\""]))
+        let text = String(decoding: TableCSV.write(t), as: UTF8.self)
+        #expect(text == "id,score,name\n1,0.25,plain\n2,,\"with, comma\"\n3,-1e-07,\"with \"\"quote\"\"\"\n")
+        let back = try TableCSV.read(Data(text.utf8))
+        #expect(back.numeric("id") == [1, 2, 3])
+        #expect(back.categorical("name") == t.categorical("name"))
+        #expect(back.numeric("score")?[1].isNaN == true)
+    }
+
+    @Test func theSyntheticCohortWritesByteForByteTheSame() {
+        var s = SyntheticCohort.Settings()
+        s.customers = 500
+        #expect(TableCSV.write(SyntheticCohort(s).week(2)) == TableCSV.write(SyntheticCohort(s).week(2)))
+    }
+
+    @Test(arguments: [
+        ("a,b\n1,2\n3\n", TableCSV.ParseError(line: 3, column: nil, message: "1 fields, the header has 2")),
+        ("a,b\n1,2\n\n4,x\n", TableCSV.ParseError(line: 4, column: "b", message: "'x' is not a number")),
+        ("a,a\n1,2\n", TableCSV.ParseError(line: 1, column: "a", message: "the column appears twice")),
+        ("a,b\n1,\"open\n", TableCSV.ParseError(line: 2, column: nil, message: "a quoted field is not closed")),
+        ("", TableCSV.ParseError(line: 1, column: nil, message: "the file is empty; it needs a header row")),
+    ])
+    func errorsNameTheLineAndColumn(text: String, expected: TableCSV.ParseError) {
+        do {
+            _ = try TableCSV.read(Data(text.utf8), types: text.hasPrefix("a,b\n1,2\n\n") ? ["b": .numeric] : [:])
+            Issue.record("should be refused")
+        } catch {
+            #expect(error == expected)
+        }
+    }
+
+    @Test func aMissingLabelIsNamed() {
+        #expect(throws: TableCSV.ParseError(line: 1, column: "bought", message: "the required column is missing (columns: a, b)")) {
+            try TableCSV.read(Data("a,b\n1,2\n".utf8), required: ["bought"])
+        }
+    }
+}
