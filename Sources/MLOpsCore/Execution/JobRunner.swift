@@ -169,6 +169,7 @@ public final class JobRunner: Sendable {
     func schedule(job: JobSpec, parent: RunRecord, params: [String: SpecValue], reusable: [String: RunRecord],
                   maxParallel: Int, echo: Bool) async -> [String: StageState] {
         var states: [String: StageState] = Dictionary(uniqueKeysWithValues: job.stages.map { ($0.name, .pending) })
+        let graph = StageGraph(job: job)
         let width = job.stages.map(\.name.count).max() ?? 0
         func done(_ name: String) -> Done? {
             if case let .done(d)? = states[name] { return d }
@@ -195,8 +196,10 @@ public final class JobRunner: Sendable {
                             continue
                         }
                         guard running < maxParallel else { continue }
-                        var inputs: [String: String] = [:]
-                        for need in needs { if let artifacts = need.artifacts { inputs[need.name] = artifacts } }
+                        // Every ancestor's artifacts, the direct needs first, then the rest in spec order.
+                        let ancestors = graph.ancestors(of: stage.name)
+                        let order = stage.needs + job.stages.map(\.name).filter { ancestors.contains($0) && !stage.needs.contains($0) }
+                        let inputs = order.compactMap { name in done(name).flatMap { d in d.artifacts.map { StageInput(stage: name, artifacts: $0) } } }
                         states[stage.name] = .running
                         running += 1
                         let prefix = echo ? Self.prefix(stage.name, width: width) : nil

@@ -55,7 +55,7 @@ extension JobRunner {
 
     /// Every attempt of one stage, until one succeeds, retries run out, or the job is stopped.
     func runStage(_ stage: StageSpec, job: JobSpec, parent: RunRecord, params: [String: SpecValue],
-                  inputs: [String: String], prefix: String?) async -> Done {
+                  inputs: [StageInput], prefix: String?) async -> Done {
         let with = stage.with.mapValues { ParamReference.substitute($0, params: params) }
         var last = Done(name: stage.name, outcome: .failed, message: nil, runID: nil, artifacts: nil, attempts: 0)
         for attempt in 1...(stage.retries + 1) {
@@ -77,7 +77,7 @@ extension JobRunner {
     }
 
     func runAttempt(_ stage: StageSpec, attempt: Int, job: JobSpec, parent: RunRecord, params: [String: SpecValue],
-                    with: [String: SpecValue], inputs: [String: String], prefix: String?) async -> Done {
+                    with: [String: SpecValue], inputs: [StageInput], prefix: String?) async -> Done {
         let start = Store.nowMillis()
         var run = stageRecord(stage, job: job, parent: parent, attempt: attempt, status: .running, start: start)
         let runDirectory = workspace.runDirectory(experiment: job.name, runID: run.id)

@@ -83,7 +83,7 @@ struct CommandStage: Stage {
         env["MLFLOW_EXPERIMENT_ID"] = String(context.experimentID)
         for (name, value) in context.params { env["MLOPS_PARAM_\(envName(name))"] = value.description }
         for (name, value) in context.with { env["MLOPS_WITH_\(envName(name))"] = value.description }
-        for (name, folder) in context.inputs { env["MLOPS_INPUT_\(envName(name))"] = folder }
+        for input in context.inputs { env["MLOPS_INPUT_\(envName(input.stage))"] = input.artifacts }
         for (name, value) in context.env { env[name] = ParamReference.substitute(value, params: context.params) }
         return env
     }

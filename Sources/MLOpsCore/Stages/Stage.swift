@@ -39,6 +39,19 @@ public enum StageTermination: Sendable, Hashable {
     }
 }
 
+/// An upstream stage's artifact folder, as a stage receives it.
+public struct StageInput: Sendable, Hashable {
+    public var stage: String
+    public var artifacts: String
+}
+
+extension StageContext {
+    /// The first upstream artifact file named `name`, nearest first.
+    public func inputFile(_ name: String) -> String? {
+        inputs.lazy.map { "\($0.artifacts)/\(name)" }.first { FileManager.default.fileExists(atPath: $0) }
+    }
+}
+
 /// Everything an attempt knows about itself: identity, folders, settings and its inputs.
 public struct StageContext: Sendable {
     public var job: String
@@ -55,8 +68,9 @@ public struct StageContext: Sendable {
     /// The stage's `with:`, params substituted.
     public var with: [String: SpecValue]
     public var params: [String: SpecValue]
-    /// For each stage this one needs, the artifact folder of its successful attempt.
-    public var inputs: [String: String]
+    /// The artifact folders of the stages this one depends on, directly or not: the direct needs
+    /// first, then the other ancestors.
+    public var inputs: [StageInput]
     public var timeout: SpecDuration?
     public var killGrace: SpecDuration
     public var env: [String: String]
