@@ -239,6 +239,20 @@ struct CommandLineTests {
         #expect(next.status == 0, "\(next.stderr)")
     }
 
+    /// The README's main job, from the repository's own jobs.yaml, on a smaller customer base.
+    @Test func theRepositorysMainJobRuns() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let cli = try MLOpsBinary(try String(contentsOf: repository.appendingPathComponent("jobs.yaml"), encoding: .utf8))
+        defer { cli.remove() }
+        #expect(try cli.run(["validate"]).status == 0)
+        let run = try cli.run(["run", "weekly-propensity", "--param", "customers=800", "-q"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let runs = try #require(try cli.json(["runs", "--metric", "auc"]) as? [[String: Any]])
+        let metrics = try #require(runs.first?["metrics"] as? [String: Any])
+        #expect((metrics["auc"] as? Double ?? 0) > 0.7)
+        #expect(metrics["gate_passed"] as? Double == 1)
+    }
+
     @Test func loggingOutsideAStageSaysWhatToDo() throws {
         let cli = try MLOpsBinary(Self.pipeline)
         defer { cli.remove() }

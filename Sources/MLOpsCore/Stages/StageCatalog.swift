@@ -39,6 +39,8 @@ public struct StageCatalog: Sendable {
                    make: { LogisticRegressionStage(with: $0) }, validate: allowKeys(LogisticRegressionStage.keys)),
         Descriptor(name: "evaluate", summary: "AUC, log loss, Brier, precision/recall/F1, hit rate and lift at k, ECE on the held-out week",
                    make: { EvaluateStage(with: $0) }, validate: allowKeys(EvaluateStage.keys)),
+        Descriptor(name: "gate", summary: "passes a candidate only if upstream metrics meet `rules` (min/max)",
+                   make: { GateStage(with: $0) }, validate: allowKeys(GateStage.keys)),
         Descriptor(name: "deploy", summary: "promotes a model version (replace, canary, blue_green)",
                    make: nil,
                    validate: { reader, node, path, _ in

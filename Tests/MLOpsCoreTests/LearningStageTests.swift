@@ -1,0 +1,130 @@
+import Foundation
+import MLOpsLearn
+import Testing
+@testable import MLOpsCore
+
+@Suite("Built-in learning stages, run by the real runner in a temporary workspace")
+struct LearningStageTests {
+    @Test func ingestTrainEvaluateRecordTheirMetrics() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              weekly:
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 1500, week: 8, history_weeks: 4, label_delay_weeks: 2 } }
+                  train: { needs: [ingest], uses: logistic-regression, with: { l2: 1.0 } }
+                  evaluate: { needs: [train], uses: evaluate, with: { top_k: 100 } }
+            """)
+        defer { ws.remove() }
+        let result = try await ws.run("weekly")
+        #expect(result.run.status == .finished, "\(result.stages)")
+        let tracker = Tracker(store: try ws.store())
+        let metrics = Dictionary(uniqueKeysWithValues: try tracker.latestMetrics(of: result.run.id).map { ($0.key, $0.value) })
+        #expect(metrics["history_rows"] == 6000)
+        #expect(metrics["train_rows"] == 4500)
+        #expect(metrics["eval_rows"] == 1500)
+        #expect(metrics["converged"] == 1)
+        #expect((metrics["auc"] ?? 0) > 0.7)
+        for key in ["log_loss", "brier", "precision", "recall", "f1", "hit_rate_at_k", "lift_at_k", "ece", "base_rate"] {
+            #expect(metrics[key] != nil, "missing \(key)")
+        }
+        let params = try tracker.params(of: result.run.id)
+        #expect(params["holdout_week"] == "6" && params["train_weeks"] == "3,4,5" && params["eval_week"] == "6")
+        // The model is a versioned JSON document with what monitoring needs later.
+        let train = try #require(result.stages.first { $0.name == "train" }?.runID)
+        let folder = try #require(try tracker.run(train)?.artifactURI)
+        let model = try ModelArtifact.load(try Data(contentsOf: URL(fileURLWithPath: folder + "/model.json")), source: "model.json")
+        #expect(model.formatVersion == 1 && model.label == "bought")
+        #expect(model.training.quantiles["age"]?.count == 11)
+        #expect(model.training.frequencies["channel"]?.keys.sorted() == ["app", "branch", "web"])
+        #expect(model.featureNames.contains("region=<unseen>"))
+    }
+
+    @Test func aGatePassesOrFailsWithItsReasons() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              j:
+                params: { min_auc: 0.6 }
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 800, week: 6, history_weeks: 3 } }
+                  train: { needs: [ingest], uses: logistic-regression }
+                  evaluate: { needs: [train], uses: evaluate, with: { top_k: 50 } }
+                  gate: { needs: [evaluate], uses: gate, with: { rules: [ { metric: auc, min: "${params.min_auc}" }, { metric: ece, max: 0.5 } ] } }
+                  deploy: { needs: [gate], uses: noop }
+            """)
+        defer { ws.remove() }
+        let passed = try await ws.run("j")
+        #expect(passed.run.status == .finished, "\(passed.stages)")
+        let gateRun = try #require(passed.stages.first { $0.name == "gate" }?.runID)
+        #expect(try Tracker(store: try ws.store()).params(of: gateRun)["rule_1"]?.hasSuffix("(min 0.6): pass") == true)
+
+        let failed = try await ws.run("j", RunRequest(job: "j", params: ["min_auc": .double(0.99)]))
+        #expect(failed.run.status == .failed)
+        let message = try #require(failed.stages.first { $0.name == "gate" }?.message)
+        #expect(message.hasPrefix("gate failed: auc 0.") && message.hasSuffix(" < min 0.99"))
+        #expect(failed.stages.first { $0.name == "deploy" }?.outcome == .skipped)
+    }
+
+    @Test func aTrainingWindowKeepsTheLastWeeksOnly() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              w:
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 500, week: 10, history_weeks: 6 } }
+                  train: { needs: [ingest], uses: logistic-regression, with: { window_weeks: 2 } }
+            """)
+        defer { ws.remove() }
+        let result = try await ws.run("w")
+        #expect(result.run.status == .finished)
+        #expect(try Tracker(store: try ws.store()).params(of: result.run.id)["train_weeks"] == "6,7")
+    }
+
+    @Test func csvIngestReportsTheLineOfABadValue() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              mine:
+                stages:
+                  ingest: { uses: csv, with: { path: data.csv, types: { x: numeric } } }
+                  train: { needs: [ingest], uses: logistic-regression }
+            """)
+        defer { ws.remove() }
+        try ws.write("data.csv", "x,c,bought\n1,a,0\n2,b,1\nthree,a,0\n")
+        let result = try await ws.run("mine")
+        #expect(result.run.status == .failed)
+        let message = try #require(result.stages.first { $0.name == "ingest" }?.message)
+        #expect(message.hasSuffix("data.csv: line 4, column 'x': 'three' is not a number"))
+        #expect(result.stages.first { $0.name == "train" }?.outcome == .skipped)
+
+        try ws.write("data.csv", "x,c\n1,a\n")
+        let noLabel = try await ws.run("mine")
+        #expect(noLabel.stages.first { $0.name == "ingest" }?.message?.contains("column 'bought': the required column is missing") == true)
+    }
+
+    @Test func trainingWithoutAnUpstreamTableSaysWhatItNeeds() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  train: { uses: logistic-regression }
+            """)
+        defer { ws.remove() }
+        let result = try await ws.run("j")
+        #expect(result.stages.first?.message == "train needs history.csv from an upstream stage (synthetic-cohort or csv); its needs give none")
+    }
+
+    @Test func unknownSettingsAreCaughtByValidate() {
+        let found = diagnostics("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customer: 10 } }
+            """)
+        #expect(found.first?.message == "unknown key 'customer'")
+        #expect(found.first?.hint == "did you mean 'customers'?")
+    }
+}
