@@ -109,6 +109,61 @@ extension Store {
                 CREATE INDEX audit_by_entity ON audit_log(entity_type, entity_id, time);
                 """)
         }
+        migrator.registerMigration("v2: model registry, predictions") { db in
+            try db.execute(sql: """
+                CREATE TABLE registered_models (
+                    name TEXT PRIMARY KEY,
+                    description TEXT,
+                    creation_time INTEGER NOT NULL,
+                    last_updated_time INTEGER NOT NULL
+                );
+                CREATE TABLE model_versions (
+                    name TEXT NOT NULL REFERENCES registered_models(name) ON UPDATE CASCADE,
+                    version INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    source_run_id TEXT,
+                    source TEXT,
+                    storage_location TEXT NOT NULL,
+                    sha256 TEXT,
+                    files TEXT,
+                    description TEXT,
+                    creation_time INTEGER NOT NULL,
+                    last_updated_time INTEGER NOT NULL,
+                    PRIMARY KEY (name, version)
+                );
+                CREATE TABLE model_version_tags (
+                    name TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT,
+                    PRIMARY KEY (name, version, key),
+                    FOREIGN KEY (name, version) REFERENCES model_versions(name, version) ON UPDATE CASCADE
+                );
+                CREATE TABLE registered_model_aliases (
+                    name TEXT NOT NULL REFERENCES registered_models(name) ON UPDATE CASCADE,
+                    alias TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    PRIMARY KEY (name, alias)
+                );
+                -- One row per scored entity; outcomes arrive later and join on (entity_id, period)
+                -- or on the prediction id.
+                CREATE TABLE predictions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_uuid TEXT NOT NULL,
+                    model_name TEXT NOT NULL,
+                    model_version INTEGER NOT NULL,
+                    entity_id TEXT NOT NULL,
+                    period INTEGER,
+                    score REAL NOT NULL,
+                    contacted INTEGER NOT NULL,
+                    holdout INTEGER NOT NULL,
+                    created_time INTEGER NOT NULL
+                );
+                CREATE INDEX predictions_by_entity ON predictions(entity_id, period);
+                CREATE INDEX predictions_by_model ON predictions(model_name, model_version, period);
+                CREATE INDEX predictions_by_run ON predictions(run_uuid);
+                """)
+        }
         return migrator
     }
 }
