@@ -11,6 +11,6 @@ struct MLOps: AsyncParsableCommand {
             3 refused (the job is already running), 64 a malformed command line, 130/143 stopped by SIGINT/SIGTERM.
             """,
         version: MLOpsVersion.current,
-        subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, RunsCommand.self, LogCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, RunsCommand.self, ModelsCommand.self, LogCommand.self]
     )
 }

@@ -251,6 +251,16 @@ struct CommandLineTests {
         let metrics = try #require(runs.first?["metrics"] as? [String: Any])
         #expect((metrics["auc"] as? Double ?? 0) > 0.7)
         #expect(metrics["gate_passed"] as? Double == 1)
+        #expect(metrics["contacted"] as? Double == 500)
+        let models = try #require(try cli.json(["models"]) as? [[String: Any]])
+        #expect(models.first?["name"] as? String == "propensity")
+        #expect((models.first?["aliases"] as? [String: Int]) == ["champion": 1])
+        let card = try #require(try cli.json(["models", "show", "propensity@champion"]) as? [String: Any])
+        #expect(card["integrity"] as? String == "ok")
+        #expect((card["metrics"] as? [String: Double])?["auc"] != nil)
+        let unknown = try cli.run(["models", "show", "propensty"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("did you mean 'propensity'?"))
     }
 
     @Test func loggingOutsideAStageSaysWhatToDo() throws {

@@ -66,6 +66,76 @@ struct LearningStageTests {
         #expect(failed.stages.first { $0.name == "deploy" }?.outcome == .skipped)
     }
 
+    @Test func deployRegistersAndPromotesScoreRecordsEveryPrediction() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              weekly:
+                params: { week: 6 }
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 1000, week: "${params.week}", history_weeks: 3 } }
+                  train: { needs: [ingest], uses: logistic-regression }
+                  deploy: { needs: [train], uses: deploy, with: { model: propensity, strategy: replace } }
+                  score: { needs: [deploy], uses: score, with: { model: propensity, top_k: 100, holdout: 0.1 } }
+            """)
+        defer { ws.remove() }
+        let first = try await ws.run("weekly")
+        #expect(first.run.status == .finished, "\(first.stages)")
+        let second = try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(7)]))
+        #expect(second.run.status == .finished, "\(second.stages)")
+        let registry = ModelRegistry(store: try ws.store(), directory: ws.workspace.registryDirectory)
+        #expect(try registry.aliases("propensity") == ["champion": 2])
+        let v2 = try registry.version("propensity", 2)
+        #expect(v2.sourceRunID == second.stages.first { $0.name == "train" }?.runID)
+        #expect(try registry.aliasHistory("propensity").map(\.entry.from_state) == [nil, "1"])
+
+        let rows = try ws.count("SELECT COUNT(*) FROM predictions WHERE model_version = 2 AND period = 7")
+        let contacted = try ws.count("SELECT SUM(contacted) FROM predictions WHERE model_version = 2")
+        let held = try ws.count("SELECT SUM(holdout) FROM predictions WHERE model_version = 2")
+        let both = try ws.count("SELECT COUNT(*) FROM predictions WHERE contacted = 1 AND holdout = 1")
+        #expect(rows == 1000 && contacted == 100 && both == 0)
+        #expect((60...140).contains(held), "holdout \(held) of 1000 at 10%")
+        // The contacted are the highest scores outside the holdout.
+        let lowestContacted = try ws.double("SELECT MIN(score) FROM predictions WHERE model_version = 2 AND contacted = 1") ?? 0
+        let highestSkipped = try ws.double("SELECT MAX(score) FROM predictions WHERE model_version = 2 AND contacted = 0 AND holdout = 0") ?? 1
+        #expect(lowestContacted >= highestSkipped)
+        let score = try #require(second.stages.first { $0.name == "score" }?.runID)
+        let folder = try #require(try Tracker(store: try ws.store()).run(score)?.artifactURI)
+        #expect(try String(contentsOfFile: folder + "/predictions.csv", encoding: .utf8).hasPrefix("entity_id,period,score,contacted,holdout,model_version\n"))
+    }
+
+    @Test func scoringRefusesADamagedModel() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              weekly:
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 300, week: 5, history_weeks: 2 } }
+                  train: { needs: [ingest], uses: logistic-regression }
+                  deploy: { needs: [train], uses: deploy, with: { model: propensity } }
+              score-only:
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 300, week: 6, history_weeks: 2 } }
+                  score: { needs: [ingest], uses: score, with: { model: propensity } }
+            """)
+        defer { ws.remove() }
+        #expect(try await ws.run("weekly").run.status == .finished)
+        try "{}".write(toFile: ws.workspace.registryDirectory + "/propensity/1/model.json", atomically: true, encoding: .utf8)
+        let result = try await ws.run("score-only")
+        #expect(result.stages.first { $0.name == "score" }?.message?.contains("changed after registration") == true)
+    }
+
+    @Test func canaryIsRefusedAtValidationForNow() {
+        let found = diagnostics("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  d: { uses: deploy, with: { model: p, strategy: canary, steps: [ { set_weight: 10 } ] } }
+            """)
+        #expect(found.map(\.message) == ["strategy canary is not available in this version of mlops"])
+    }
+
     @Test func aTrainingWindowKeepsTheLastWeeksOnly() async throws {
         let ws = try TestWorkspace("""
             version: 1

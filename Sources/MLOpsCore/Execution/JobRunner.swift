@@ -199,7 +199,7 @@ public final class JobRunner: Sendable {
                         // Every ancestor's artifacts, the direct needs first, then the rest in spec order.
                         let ancestors = graph.ancestors(of: stage.name)
                         let order = stage.needs + job.stages.map(\.name).filter { ancestors.contains($0) && !stage.needs.contains($0) }
-                        let inputs = order.compactMap { name in done(name).flatMap { d in d.artifacts.map { StageInput(stage: name, artifacts: $0) } } }
+                        let inputs = order.compactMap { name in done(name).flatMap { d in d.artifacts.map { StageInput(stage: name, artifacts: $0, runID: d.runID) } } }
                         states[stage.name] = .running
                         running += 1
                         let prefix = echo ? Self.prefix(stage.name, width: width) : nil

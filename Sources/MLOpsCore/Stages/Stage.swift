@@ -43,12 +43,19 @@ public enum StageTermination: Sendable, Hashable {
 public struct StageInput: Sendable, Hashable {
     public var stage: String
     public var artifacts: String
+    /// The stage run that produced them.
+    public var runID: String?
 }
 
 extension StageContext {
     /// The first upstream artifact file named `name`, nearest first.
     public func inputFile(_ name: String) -> String? {
-        inputs.lazy.map { "\($0.artifacts)/\(name)" }.first { FileManager.default.fileExists(atPath: $0) }
+        input(with: name).map { "\($0.artifacts)/\(name)" }
+    }
+
+    /// The nearest upstream stage whose artifacts hold `name`.
+    public func input(with name: String) -> StageInput? {
+        inputs.first { FileManager.default.fileExists(atPath: "\($0.artifacts)/\(name)") }
     }
 }
 
@@ -61,6 +68,8 @@ public struct StageContext: Sendable {
     public var parentRunID: String
     public var experimentID: Int64
     public var workspace: Workspace
+    /// The store the run is recorded in, for stages that read or write beyond their own run.
+    public var store: Store
     public var runDirectory: String
     public var artifactsDirectory: String
     public var stdoutLog: String

@@ -41,13 +41,17 @@ public struct StageCatalog: Sendable {
                    make: { EvaluateStage(with: $0) }, validate: allowKeys(EvaluateStage.keys)),
         Descriptor(name: "gate", summary: "passes a candidate only if upstream metrics meet `rules` (min/max)",
                    make: { GateStage(with: $0) }, validate: allowKeys(GateStage.keys)),
-        Descriptor(name: "deploy", summary: "promotes a model version (replace, canary, blue_green)",
-                   make: nil,
+        Descriptor(name: "deploy", summary: "registers the upstream model and promotes it (strategy replace; canary and blue_green with rollouts)",
+                   make: { DeployStage(with: $0) },
                    validate: { reader, node, path, _ in
-                       _ = DeploySpecParser.parse(node, path: path, reader: &reader)
-                       reader.error(node, path, "the `deploy` stage is not available in this version of mlops",
-                                    hint: "its settings are checked; it runs once the model registry lands")
+                       if let spec = DeploySpecParser.parse(node, path: path, reader: &reader), spec.strategy != .replace {
+                           reader.error(StageCatalog.child(node, "strategy"), "\(path).strategy",
+                                        "strategy \(spec.strategy.rawValue) is not available in this version of mlops",
+                                        hint: "use `strategy: replace`; canary and blue_green arrive with rollouts")
+                       }
                    }),
+        Descriptor(name: "score", summary: "scores current.csv with a model alias, picks whom to contact, keeps a random holdout",
+                   make: { ScoreStage(with: $0) }, validate: allowKeys(ScoreStage.keys)),
     ].map { ($0.name, $0) }))
 
     static func allowKeys(_ keys: [String]) -> @Sendable (inout SpecReader, Node?, String, [String: SpecValue]) -> Void {

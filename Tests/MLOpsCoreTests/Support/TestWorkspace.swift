@@ -38,6 +38,10 @@ struct TestWorkspace {
         try store().database.read { try Int.fetchOne($0, sql: sql) ?? 0 }
     }
 
+    func double(_ sql: String) throws -> Double? {
+        try store().database.read { try Double.fetchOne($0, sql: sql) }
+    }
+
     func remove() { try? FileManager.default.removeItem(atPath: root) }
 }
 
