@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "mlops", targets: ["mlops"]),
         .library(name: "MLOpsCore", targets: ["MLOpsCore"]),
+        .library(name: "MLOpsLearn", targets: ["MLOpsLearn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),

@@ -44,3 +44,27 @@ import Testing
         }
     }
 }
+
+@Suite struct CSVNumberTests {
+    @Test func theFastPathAgreesWithSwiftsOwnParsing() throws {
+        var g = SeededGenerator(seed: 3)
+        var texts = ["0", "-0", "0.1", "1e-5", "3.14159e2", "+7", "123456789012345", "12345678901234567890", "1e300", "2.5E-3", "  12 ", ".5", "5."]
+        for _ in 0..<20_000 {
+            let v = (g.uniform() - 0.5) * pow(10, Double(Int(g.uniform() * 30) - 15))
+            texts.append(String(format: ["%.6g", "%.17g", "%.3f", "%e"][Int(g.uniform() * 4)], v))
+        }
+        let csv = "v\n" + texts.joined(separator: "\n") + "\n"
+        let parsed = try #require(try TableCSV.read(Data(csv.utf8)).numeric("v"))
+        for (text, value) in zip(texts, parsed) {
+            let expected = Double(text.trimmingCharacters(in: .whitespaces))!
+            #expect(value == expected || (value == 0 && expected == 0), "\(text): \(value) ≠ \(expected)")
+        }
+    }
+
+    @Test func textIsNotANumber() throws {
+        let table = try TableCSV.read(Data("a,b,c\n1.5.2,-,12\nx,e5,13\n".utf8))
+        #expect(table.categorical("a") == ["1.5.2", "x"])
+        #expect(table.categorical("b") == ["-", "e5"])
+        #expect(table.numeric("c") == [12, 13])
+    }
+}

@@ -20,115 +20,194 @@ public enum TableCSV {
     }
 
     /// Reads CSV text. `types` declares some columns; `required` names columns that must exist.
+    /// Parsed on bytes in one pass: a number never becomes a String on its way to a Double.
     public static func read(_ data: Data, types: [String: ColumnType] = [:], required: [String] = []) throws(ParseError) -> Table {
-        let records = try split(data)
-        guard let header = records.first else { throw ParseError(line: 1, column: nil, message: "the file is empty; it needs a header row") }
+        var bytes = [UInt8](data)
+        bytes.append(0)  // strtod's fallback needs a terminator after the last field
+        var cursor = Cursor(bytes: bytes)
+        guard let header = try cursor.record(), !(header.count == 1 && header[0].isEmpty) else {
+            throw ParseError(line: 1, column: nil, message: "the file is empty; it needs a header row")
+        }
+        let names = header.map { cursor.text($0) }
         var seen = Set<String>()
-        for name in header.fields {
+        for name in names {
             if name.isEmpty { throw ParseError(line: 1, column: nil, message: "a column has no name") }
             if !seen.insert(name).inserted { throw ParseError(line: 1, column: name, message: "the column appears twice") }
         }
         for name in required where !seen.contains(name) {
-            throw ParseError(line: 1, column: name, message: "the required column is missing (columns: \(header.fields.joined(separator: ", ")))")
+            throw ParseError(line: 1, column: name, message: "the required column is missing (columns: \(names.joined(separator: ", ")))")
         }
         for name in types.keys where !seen.contains(name) {
             throw ParseError(line: 1, column: name, message: "a declared column is missing")
         }
-        let width = header.fields.count
-        var cells = [[String]](repeating: [], count: width)
-        for record in records.dropFirst() {
-            if record.fields.count == 1, record.fields[0].isEmpty { continue }  // blank line
-            guard record.fields.count == width else {
-                throw ParseError(line: record.line, column: nil, message: "\(record.fields.count) fields, the header has \(width)")
-            }
-            for i in 0..<width { cells[i].append(record.fields[i]) }
-        }
-        var table = Table()
-        for (i, name) in header.fields.enumerated() {
-            let values = cells[i]
-            let declared = types[name]
-            let numbers = values.map { $0.isEmpty ? Double.nan : Double($0.trimmingCharacters(in: .whitespaces)) }
-            let isNumeric = declared == .numeric || (declared == nil && !values.isEmpty && numbers.allSatisfy { $0 != nil })
-            if isNumeric {
-                if let bad = numbers.firstIndex(where: { $0 == nil }) {
-                    throw ParseError(line: lineOf(bad, records), column: name, message: "'\(values[bad])' is not a number")
+        let bodyStart = cursor.position, bodyLine = cursor.line
+        // Undeclared columns start numeric; one that meets text becomes categorical and the body is
+        // read again (text columns show themselves on the first row, so this is cheap).
+        var numeric = names.map { types[$0] != .categorical }
+        while true {
+            cursor.position = bodyStart
+            cursor.line = bodyLine
+            var numbers = names.map { _ in [Double]() }
+            var texts = names.map { _ in [String]() }
+            var restart = false
+            while let record = try cursor.record() {
+                if record.count == 1, record[0].isEmpty { continue }
+                guard record.count == names.count else {
+                    throw ParseError(line: cursor.recordLine, column: nil, message: "\(record.count) fields, the header has \(names.count)")
                 }
-                table.append(name, .numeric(numbers.map { $0! }))
-            } else {
-                table.append(name, .categorical(values))
+                for (i, field) in record.enumerated() {
+                    if numeric[i] {
+                        if let value = cursor.number(field) {
+                            numbers[i].append(value)
+                        } else if types[names[i]] == .numeric {
+                            throw ParseError(line: cursor.recordLine, column: names[i], message: "'\(cursor.text(field))' is not a number")
+                        } else {
+                            numeric[i] = false
+                            restart = true
+                        }
+                    } else {
+                        texts[i].append(cursor.text(field))
+                    }
+                }
+                if restart { break }
             }
+            if restart { continue }
+            var table = Table()
+            for (i, name) in names.enumerated() {
+                table.append(name, numeric[i] ? .numeric(numbers[i]) : .categorical(texts[i]))
+            }
+            return table
         }
-        return table
     }
 
-    static func lineOf(_ rowIndex: Int, _ records: [Record]) -> Int {
-        // Blank lines are skipped, so count the non-blank records.
-        var seen = -1
-        for record in records.dropFirst() where !(record.fields.count == 1 && record.fields[0].isEmpty) {
-            seen += 1
-            if seen == rowIndex { return record.line }
-        }
-        return records.last?.line ?? 1
+    /// A field's bytes (without its quotes), and whether it holds doubled quotes to undo.
+    struct Field {
+        var start: Int
+        var end: Int
+        var escapedQuotes: Bool
+        var isEmpty: Bool { start == end }
     }
 
-    struct Record {
-        var line: Int
-        var fields: [String]
-    }
+    /// Walks the bytes record by record, counting lines for error messages.
+    struct Cursor {
+        let bytes: [UInt8]
+        var position = 0
+        var line = 1
+        var recordLine = 1
 
-    static func split(_ data: Data) throws(ParseError) -> [Record] {
-        var records: [Record] = []
-        var fields: [String] = []
-        var field = [UInt8]()
-        var line = 1, recordLine = 1
-        var inQuotes = false, wasQuoted = false
-        let bytes = [UInt8](data)
-        var index = 0
-        while index < bytes.count {
-            let b = bytes[index]
-            if inQuotes {
-                if b == UInt8(ascii: "\"") {
-                    if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\"") { field.append(b); index += 2; continue }
-                    inQuotes = false
+        init(bytes: [UInt8]) { self.bytes = bytes }
+
+        /// The next record's fields, or nil at the end of the input.
+        mutating func record() throws(ParseError) -> [Field]? {
+            let end = bytes.count - 1
+            guard position < end else { return nil }
+            recordLine = line
+            var fields: [Field] = []
+            fields.reserveCapacity(32)
+            while true {
+                if position < end, bytes[position] == UInt8(ascii: "\"") {
+                    let start = position + 1
+                    var i = start
+                    var escaped = false
+                    while true {
+                        guard i < end else { throw ParseError(line: recordLine, column: nil, message: "a quoted field is not closed") }
+                        if bytes[i] == UInt8(ascii: "\"") {
+                            if i + 1 < end, bytes[i + 1] == UInt8(ascii: "\"") { escaped = true; i += 2; continue }
+                            break
+                        }
+                        if bytes[i] == 10 { line += 1 }
+                        i += 1
+                    }
+                    fields.append(Field(start: start, end: i, escapedQuotes: escaped))
+                    position = i + 1
+                    guard position >= end || bytes[position] == UInt8(ascii: ",") || bytes[position] == 10 || bytes[position] == 13 else {
+                        throw ParseError(line: line, column: nil, message: "text after a closing quote; quote the whole field and double the quote")
+                    }
                 } else {
-                    if b == 10 { line += 1 }
-                    field.append(b)
+                    let start = position
+                    while position < end, bytes[position] != UInt8(ascii: ","), bytes[position] != 10 {
+                        if bytes[position] == UInt8(ascii: "\"") {
+                            throw ParseError(line: line, column: nil, message: "a quote in the middle of an unquoted field; quote the whole field and double the quote")
+                        }
+                        position += 1
+                    }
+                    var fieldEnd = position
+                    if fieldEnd > start, bytes[fieldEnd - 1] == 13 { fieldEnd -= 1 }
+                    fields.append(Field(start: start, end: fieldEnd, escapedQuotes: false))
                 }
-                index += 1
-                continue
+                if position < end, bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+                if position < end, bytes[position] == 13 { position += 1 }
+                if position < end, bytes[position] == 10 { position += 1; line += 1 }
+                return fields
             }
-            switch b {
-            case UInt8(ascii: "\""):
-                guard field.isEmpty, !wasQuoted else {
-                    throw ParseError(line: line, column: nil, message: "a quote in the middle of an unquoted field; quote the whole field and double the quote")
+        }
+
+        func text(_ field: Field) -> String {
+            let raw = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[field.start..<field.end]), as: UTF8.self) }
+            return field.escapedQuotes ? raw.replacingOccurrences(of: "\"\"", with: "\"") : raw
+        }
+
+        static let powers: [Double] = (0...22).map { pow(10, Double($0)) }
+
+        /// The field as a number (an empty field is a missing one), or nil when it is not one.
+        /// Decimals whose digits fit in 53 bits with a power of ten up to 22 are converted exactly
+        /// in place (Clinger's fast path); anything else goes through strtod.
+        func number(_ field: Field) -> Double? {
+            var i = field.start, end = field.end
+            while i < end, bytes[i] == 32 { i += 1 }
+            while end > i, bytes[end - 1] == 32 { end -= 1 }
+            if i == end { return .nan }
+            let first = i
+            var negative = false
+            if bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") { negative = bytes[i] == UInt8(ascii: "-"); i += 1 }
+            var mantissa: UInt64 = 0, digits = 0, scale = 0
+            var sawDigit = false, sawDot = false
+            while i < end {
+                let b = bytes[i]
+                if b >= 48 && b <= 57 {
+                    sawDigit = true
+                    if digits < 19 {
+                        mantissa = mantissa * 10 + UInt64(b - 48)
+                        if mantissa != 0 { digits += 1 }
+                        if sawDot { scale -= 1 }
+                    } else if !sawDot {
+                        scale += 1
+                    }
+                } else if b == UInt8(ascii: "."), !sawDot {
+                    sawDot = true
+                } else {
+                    break
                 }
-                inQuotes = true
-                wasQuoted = true
-            case UInt8(ascii: ","):
-                fields.append(String(decoding: field, as: UTF8.self))
-                field.removeAll(keepingCapacity: true)
-                wasQuoted = false
-            case 13:
-                break
-            case 10:
-                fields.append(String(decoding: field, as: UTF8.self))
-                records.append(Record(line: recordLine, fields: fields))
-                fields.removeAll(keepingCapacity: true)
-                field.removeAll(keepingCapacity: true)
-                wasQuoted = false
-                line += 1
-                recordLine = line
-            default:
-                field.append(b)
+                i += 1
             }
-            index += 1
+            guard sawDigit else { return slow(first, end) }
+            if i < end, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+                i += 1
+                var expNegative = false
+                if i < end, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") { expNegative = bytes[i] == UInt8(ascii: "-"); i += 1 }
+                var exponent = 0, expDigits = 0
+                while i < end, bytes[i] >= 48, bytes[i] <= 57, expDigits < 6 { exponent = exponent * 10 + Int(bytes[i] - 48); i += 1; expDigits += 1 }
+                guard expDigits > 0 else { return nil }
+                scale += expNegative ? -exponent : exponent
+            }
+            guard i == end else { return nil }
+            if digits <= 15, mantissa < (1 << 53), abs(scale) <= 22 {
+                let value = scale >= 0 ? Double(mantissa) * Self.powers[scale] : Double(mantissa) / Self.powers[-scale]
+                return negative ? -value : value
+            }
+            return slow(first, end)
         }
-        if inQuotes { throw ParseError(line: recordLine, column: nil, message: "a quoted field is not closed") }
-        if !field.isEmpty || !fields.isEmpty || wasQuoted {
-            fields.append(String(decoding: field, as: UTF8.self))
-            records.append(Record(line: recordLine, fields: fields))
+
+        /// strtod for what the fast path does not cover; the whole field must be consumed.
+        func slow(_ start: Int, _ end: Int) -> Double? {
+            bytes.withUnsafeBufferPointer { buffer in
+                let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+                var stop: UnsafeMutablePointer<CChar>?
+                let value = strtod(base + start, &stop)
+                guard let stop, UnsafeRawPointer(stop) == UnsafeRawPointer(base + end) else { return nil }
+                return value
+            }
         }
-        return records
     }
 
     /// Writes `table` as CSV: numbers in their shortest exact form (whole numbers without a

@@ -29,6 +29,15 @@ public struct LogisticRegression: Sendable {
         public var gradientNorm: Double
         public var converged: Bool
         public var objective: Double
+
+        public init(intercept: Double, weights: [Double], iterations: Int, gradientNorm: Double, converged: Bool, objective: Double) {
+            self.intercept = intercept
+            self.weights = weights
+            self.iterations = iterations
+            self.gradientNorm = gradientNorm
+            self.converged = converged
+            self.objective = objective
+        }
     }
 
     public func fit(_ x: Matrix, labels: [Bool]) -> Fit {
