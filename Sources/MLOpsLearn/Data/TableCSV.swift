@@ -22,10 +22,16 @@ public enum TableCSV {
     /// Reads CSV text. `types` declares some columns; `required` names columns that must exist.
     /// Parsed on bytes in one pass: a number never becomes a String on its way to a Double.
     public static func read(_ data: Data, types: [String: ColumnType] = [:], required: [String] = []) throws(ParseError) -> Table {
-        var bytes = [UInt8](data)
-        bytes.append(0)  // strtod's fallback needs a terminator after the last field
+        let result: Result<Table, ParseError> = data.withUnsafeBytes { raw in
+            Result { () throws(ParseError) -> Table in try read(bytes: raw.bindMemory(to: UInt8.self), types: types, required: required) }
+        }
+        return try result.get()
+    }
+
+    static func read(bytes: UnsafeBufferPointer<UInt8>, types: [String: ColumnType], required: [String]) throws(ParseError) -> Table {
         var cursor = Cursor(bytes: bytes)
-        guard let header = try cursor.record(), !(header.count == 1 && header[0].isEmpty) else {
+        var header: [Field] = []
+        guard try cursor.record(into: &header), !(header.count == 1 && header[0].isEmpty) else {
             throw ParseError(line: 1, column: nil, message: "the file is empty; it needs a header row")
         }
         let names = header.map { cursor.text($0) }
@@ -41,24 +47,31 @@ public enum TableCSV {
             throw ParseError(line: 1, column: name, message: "a declared column is missing")
         }
         let bodyStart = cursor.position, bodyLine = cursor.line
+        let expectedRows = bytes[bodyStart...].reduce(0) { $0 + ($1 == 10 ? 1 : 0) } + 1
+        var record: [Field] = []
+        record.reserveCapacity(names.count)
         // Undeclared columns start numeric; one that meets text becomes categorical and the body is
         // read again (text columns show themselves on the first row, so this is cheap).
         var numeric = names.map { types[$0] != .categorical }
         while true {
             cursor.position = bodyStart
             cursor.line = bodyLine
-            var numbers = names.map { _ in [Double]() }
+            // Numeric columns fill preallocated buffers, row by row; text columns grow arrays.
+            let buffers = numeric.map { $0 ? UnsafeMutableBufferPointer<Double>.allocate(capacity: expectedRows) : UnsafeMutableBufferPointer<Double>(start: nil, count: 0) }
+            defer { buffers.forEach { $0.deallocate() } }
             var texts = names.map { _ in [String]() }
+            var rows = 0
             var restart = false
-            while let record = try cursor.record() {
+            while try cursor.record(into: &record) {
                 if record.count == 1, record[0].isEmpty { continue }
                 guard record.count == names.count else {
                     throw ParseError(line: cursor.recordLine, column: nil, message: "\(record.count) fields, the header has \(names.count)")
                 }
-                for (i, field) in record.enumerated() {
+                for i in 0..<record.count {
+                    let field = record[i]
                     if numeric[i] {
                         if let value = cursor.number(field) {
-                            numbers[i].append(value)
+                            buffers[i][rows] = value
                         } else if types[names[i]] == .numeric {
                             throw ParseError(line: cursor.recordLine, column: names[i], message: "'\(cursor.text(field))' is not a number")
                         } else {
@@ -70,11 +83,12 @@ public enum TableCSV {
                     }
                 }
                 if restart { break }
+                rows += 1
             }
             if restart { continue }
             var table = Table()
             for (i, name) in names.enumerated() {
-                table.append(name, numeric[i] ? .numeric(numbers[i]) : .categorical(texts[i]))
+                table.append(name, numeric[i] ? .numeric(Array(UnsafeBufferPointer(rebasing: buffers[i][0..<rows]))) : .categorical(texts[i]))
             }
             return table
         }
@@ -90,20 +104,19 @@ public enum TableCSV {
 
     /// Walks the bytes record by record, counting lines for error messages.
     struct Cursor {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
         var line = 1
         var recordLine = 1
 
-        init(bytes: [UInt8]) { self.bytes = bytes }
+        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-        /// The next record's fields, or nil at the end of the input.
-        mutating func record() throws(ParseError) -> [Field]? {
-            let end = bytes.count - 1
-            guard position < end else { return nil }
+        /// Reads the next record's fields into `fields`; false at the end of the input.
+        mutating func record(into fields: inout [Field]) throws(ParseError) -> Bool {
+            let end = bytes.count
+            fields.removeAll(keepingCapacity: true)
+            guard position < end else { return false }
             recordLine = line
-            var fields: [Field] = []
-            fields.reserveCapacity(32)
             while true {
                 if position < end, bytes[position] == UInt8(ascii: "\"") {
                     let start = position + 1
@@ -138,16 +151,45 @@ public enum TableCSV {
                 if position < end, bytes[position] == UInt8(ascii: ",") { position += 1; continue }
                 if position < end, bytes[position] == 13 { position += 1 }
                 if position < end, bytes[position] == 10 { position += 1; line += 1 }
-                return fields
+                return true
             }
         }
 
         func text(_ field: Field) -> String {
-            let raw = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[field.start..<field.end]), as: UTF8.self) }
+            let raw = String(decoding: UnsafeBufferPointer(rebasing: bytes[field.start..<field.end]), as: UTF8.self)
             return field.escapedQuotes ? raw.replacingOccurrences(of: "\"\"", with: "\"") : raw
         }
 
-        static let powers: [Double] = (0...22).map { pow(10, Double($0)) }
+        /// 10^n for 0 ≤ n ≤ 22, each exact in a Double.
+        @inline(__always)
+        static func power(_ n: Int) -> Double {
+            switch n {
+            case 0: return 1e0
+            case 1: return 1e1
+            case 2: return 1e2
+            case 3: return 1e3
+            case 4: return 1e4
+            case 5: return 1e5
+            case 6: return 1e6
+            case 7: return 1e7
+            case 8: return 1e8
+            case 9: return 1e9
+            case 10: return 1e10
+            case 11: return 1e11
+            case 12: return 1e12
+            case 13: return 1e13
+            case 14: return 1e14
+            case 15: return 1e15
+            case 16: return 1e16
+            case 17: return 1e17
+            case 18: return 1e18
+            case 19: return 1e19
+            case 20: return 1e20
+            case 21: return 1e21
+            case 22: return 1e22
+            default: return pow(10, Double(n))
+            }
+        }
 
         /// The field as a number (an empty field is a missing one), or nil when it is not one.
         /// Decimals whose digits fit in 53 bits with a power of ten up to 22 are converted exactly
@@ -192,19 +234,21 @@ public enum TableCSV {
             }
             guard i == end else { return nil }
             if digits <= 15, mantissa < (1 << 53), abs(scale) <= 22 {
-                let value = scale >= 0 ? Double(mantissa) * Self.powers[scale] : Double(mantissa) / Self.powers[-scale]
+                let value = scale >= 0 ? Double(mantissa) * Self.power(scale) : Double(mantissa) / Self.power(-scale)
                 return negative ? -value : value
             }
             return slow(first, end)
         }
 
-        /// strtod for what the fast path does not cover; the whole field must be consumed.
+        /// strtod for what the fast path does not cover, on a terminated copy of the field; the
+        /// whole field must be consumed.
         func slow(_ start: Int, _ end: Int) -> Double? {
-            bytes.withUnsafeBufferPointer { buffer in
-                let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var copy = [CChar](repeating: 0, count: end - start + 1)
+            for i in start..<end { copy[i - start] = CChar(bitPattern: bytes[i]) }
+            return copy.withUnsafeMutableBufferPointer { buffer in
                 var stop: UnsafeMutablePointer<CChar>?
-                let value = strtod(base + start, &stop)
-                guard let stop, UnsafeRawPointer(stop) == UnsafeRawPointer(base + end) else { return nil }
+                let value = strtod(buffer.baseAddress!, &stop)
+                guard let stop, stop == buffer.baseAddress! + (end - start) else { return nil }
                 return value
             }
         }

@@ -73,13 +73,16 @@ public struct FeatureEncoder: Sendable, Codable, Equatable {
             guard case let .numeric(values)? = table.column(numeric.name) else {
                 throw EncodingError(description: "the data has no numeric column '\(numeric.name)', which the model needs")
             }
-            for r in 0..<rows {
-                let v = values[r]
-                if v.isNaN {
-                    if missing == .error { throw EncodingError(description: "row \(r + 1): '\(numeric.name)' is missing") }
-                    matrix[r, offset] = 0
-                } else {
-                    matrix[r, offset] = (v - numeric.mean) / numeric.std
+            if missing == .error, let r = values.firstIndex(where: \.isNaN) {
+                throw EncodingError(description: "row \(r + 1): '\(numeric.name)' is missing")
+            }
+            let width = matrix.columns, column = offset, mean = numeric.mean, std = numeric.std
+            values.withUnsafeBufferPointer { source in
+                matrix.storage.withUnsafeMutableBufferPointer { target in
+                    for r in 0..<rows {
+                        let v = source[r]
+                        target[r * width + column] = v.isNaN ? 0 : (v - mean) / std
+                    }
                 }
             }
             offset += 1

@@ -9,7 +9,7 @@ import Foundation
 public struct LogisticRegression: Sendable {
     public var l2: Double
     public var maxIterations: Int
-    /// Stop when the gradient's largest component is below this.
+    /// Stop when the gradient's largest component, divided by the total sample weight, is below this.
     public var tolerance: Double
     /// Weights of the negative and the positive class (1, 1 by default).
     public var classWeights: (negative: Double, positive: Double)
@@ -48,39 +48,110 @@ public struct LogisticRegression: Sendable {
         let positives = labels.reduce(0.0) { $0 + ($1 ? classWeights.positive : 0) }
         let negatives = labels.reduce(0.0) { $0 + ($1 ? 0 : classWeights.negative) }
         if positives > 0, negatives > 0 { theta[0] = log(positives / negatives) }
-        var objective = self.objective(x, labels, theta)
-        var gradientNorm = Double.infinity
+        // Newton with exact Hessians for the first steps, then the chord method: the last
+        // factorisation is reused (a pass then costs O(n·p), not O(n·p²)) while steps are taken
+        // whole; a step that needs backtracking brings a fresh Hessian.
+        let scale = max(1, positives + negatives)
+        var current = evaluate(x, labels, theta, hessian: true)
+        var factor: [Double]?
         var iterations = 0
+        var freshSteps = 0
+        var forceFresh = false
         while iterations < maxIterations {
-            let (gradient, hessian) = derivatives(x, labels, theta)
-            gradientNorm = gradient.map(abs).max() ?? 0
-            if gradientNorm < tolerance { break }
+            let gradientNorm = current.gradient.map(abs).max() ?? 0
+            if gradientNorm / scale < tolerance { break }
+            if let hessian = current.hessian { factor = Self.cholesky(hessian, size: p) }
+            guard let l = factor, let step = Self.solve(l, current.gradient, size: p) else { break }
             iterations += 1
-            guard let step = Self.solveCholesky(hessian, gradient, size: p) else { break }
-            // Backtracking line search (Armijo): accept θ − t·s once it lowers the objective by
-            // at least a small share of what the slope g·s promises.
             var slope = 0.0
-            for i in 0..<p { slope += gradient[i] * step[i] }
+            for i in 0..<p { slope += current.gradient[i] * step[i] }
+            let wantHessian = freshSteps < 2 || forceFresh
             var t = 1.0
             var candidate = theta
-            var candidateObjective = objective
+            var next = current
             for _ in 0..<30 {
                 for i in 0..<p { candidate[i] = theta[i] - t * step[i] }
-                candidateObjective = self.objective(x, labels, candidate)
-                if candidateObjective <= objective - 1e-4 * t * slope { break }
+                next = evaluate(x, labels, candidate, hessian: wantHessian || t < 1)
+                if next.objective <= current.objective - 1e-4 * t * slope { break }
                 t /= 2
             }
+            if t < 1 && next.hessian == nil { next = evaluate(x, labels, candidate, hessian: true) }
+            let stepWasNewton = current.hessian != nil
+            freshSteps += next.hessian != nil ? 1 : 0
+            let improvement = current.objective - next.objective
             theta = candidate
-            let improvement = objective - candidateObjective
-            objective = candidateObjective
-            if improvement >= 0, improvement < 1e-15 * max(1, abs(objective)) {
-                gradientNorm = derivatives(x, labels, theta).0.map(abs).max() ?? 0
-                break
+            current = next
+            // A step that no longer improves: a chord step gets a Newton step next; a Newton step
+            // has reached the floating-point floor.
+            forceFresh = false
+            if improvement >= 0, improvement < 1e-15 * max(1, abs(current.objective)) {
+                if stepWasNewton { break }
+                forceFresh = true
+                if current.hessian == nil { current = evaluate(x, labels, theta, hessian: true) }
             }
         }
-        if iterations == maxIterations { gradientNorm = derivatives(x, labels, theta).0.map(abs).max() ?? 0 }
+        let gradientNorm = current.gradient.map(abs).max() ?? 0
         return Fit(intercept: theta[0], weights: Array(theta[1...]), iterations: iterations, gradientNorm: gradientNorm,
-                   converged: gradientNorm < max(tolerance, 1e-6), objective: objective)
+                   converged: gradientNorm / scale < max(tolerance, 1e-7), objective: current.objective)
+    }
+
+    struct Evaluation {
+        var objective: Double
+        var gradient: [Double]
+        /// Full symmetric matrix, when asked for.
+        var hessian: [Double]?
+    }
+
+    /// The objective, its gradient and, if asked, its Hessian, in one pass over the rows.
+    func evaluate(_ x: Matrix, _ labels: [Bool], _ theta: [Double], hessian wantHessian: Bool) -> Evaluation {
+        let p = x.columns + 1
+        var loss = 0.0
+        var gradient = [Double](repeating: 0, count: p)
+        var hessian = [Double](repeating: 0, count: wantHessian ? p * p : 0)
+        var augmented = [Double](repeating: 1, count: p)
+        x.storage.withUnsafeBufferPointer { data in
+            gradient.withUnsafeMutableBufferPointer { g in
+                hessian.withUnsafeMutableBufferPointer { h in
+                    augmented.withUnsafeMutableBufferPointer { a in
+                        theta.withUnsafeBufferPointer { th in
+                            for r in 0..<x.rows {
+                                let row = r * x.columns
+                                var z = th[0]
+                                for c in 0..<x.columns {
+                                    a[c + 1] = data[row + c]
+                                    z += th[c + 1] * a[c + 1]
+                                }
+                                let y = labels[r]
+                                let weight = y ? classWeights.positive : classWeights.negative
+                                let softplus = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))
+                                loss += weight * (softplus - (y ? z : 0))
+                                let prob = 1 / (1 + exp(-z))
+                                let residual = weight * (prob - (y ? 1 : 0))
+                                for i in 0..<p { g[i] += residual * a[i] }
+                                if wantHessian {
+                                    let curvature = weight * prob * (1 - prob)
+                                    for i in 0..<p {
+                                        let ci = curvature * a[i]
+                                        let base = i * p
+                                        for j in i..<p { h[base + j] += ci * a[j] }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var penalty = 0.0
+        for i in 1..<p {
+            penalty += theta[i] * theta[i]
+            gradient[i] += l2 * theta[i]
+        }
+        if wantHessian {
+            for i in 1..<p { hessian[i * p + i] += l2 }
+            for i in 0..<p { for j in 0..<i { hessian[i * p + j] = hessian[j * p + i] } }
+        }
+        return Evaluation(objective: loss + 0.5 * l2 * penalty, gradient: gradient, hessian: wantHessian ? hessian : nil)
     }
 
     func objective(_ x: Matrix, _ labels: [Bool], _ theta: [Double]) -> Double {
@@ -100,49 +171,8 @@ public struct LogisticRegression: Sendable {
         return total + 0.5 * l2 * penalty
     }
 
-    /// The gradient and the (upper-triangle-filled, symmetric) Hessian of the objective.
-    func derivatives(_ x: Matrix, _ labels: [Bool], _ theta: [Double]) -> ([Double], [Double]) {
-        let p = x.columns + 1
-        var gradient = [Double](repeating: 0, count: p)
-        var hessian = [Double](repeating: 0, count: p * p)
-        var augmented = [Double](repeating: 1, count: p)
-        x.storage.withUnsafeBufferPointer { data in
-            gradient.withUnsafeMutableBufferPointer { g in
-                hessian.withUnsafeMutableBufferPointer { h in
-                    augmented.withUnsafeMutableBufferPointer { a in
-                        for r in 0..<x.rows {
-                            let row = r * x.columns
-                            var z = theta[0]
-                            for c in 0..<x.columns {
-                                a[c + 1] = data[row + c]
-                                z += theta[c + 1] * a[c + 1]
-                            }
-                            let prob = 1 / (1 + exp(-z))
-                            let weight = labels[r] ? classWeights.positive : classWeights.negative
-                            let residual = weight * (prob - (labels[r] ? 1 : 0))
-                            let curvature = weight * prob * (1 - prob)
-                            for i in 0..<p {
-                                g[i] += residual * a[i]
-                                let ci = curvature * a[i]
-                                if ci == 0 { continue }
-                                let base = i * p
-                                for j in i..<p { h[base + j] += ci * a[j] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for i in 1..<p {
-            gradient[i] += l2 * theta[i]
-            hessian[i * p + i] += l2
-        }
-        for i in 0..<p { for j in 0..<i { hessian[i * p + j] = hessian[j * p + i] } }
-        return (gradient, hessian)
-    }
-
-    /// Solves H·x = b for symmetric positive-definite H by Cholesky; nil if H is not.
-    static func solveCholesky(_ h: [Double], _ b: [Double], size n: Int) -> [Double]? {
+    /// The Cholesky factor L (H = L·Lᵀ) of a symmetric positive-definite matrix; nil if it is not.
+    static func cholesky(_ h: [Double], size n: Int) -> [Double]? {
         var l = [Double](repeating: 0, count: n * n)
         for i in 0..<n {
             for j in 0...i {
@@ -156,6 +186,11 @@ public struct LogisticRegression: Sendable {
                 }
             }
         }
+        return l
+    }
+
+    /// Solves L·Lᵀ·x = b by forward then back substitution.
+    static func solve(_ l: [Double], _ b: [Double], size n: Int) -> [Double]? {
         var y = [Double](repeating: 0, count: n)
         for i in 0..<n {
             var sum = b[i]
