@@ -51,8 +51,16 @@ else:
 sk_script = os.path.join(work, "sk.py")
 open(sk_script, "w").write(SK)
 
-ours_fit, ours_fit_peak = run_json([driver, "fit", binary, str(L2)])
-sk_fit, sk_fit_peak = run_json([sys.executable, sk_script, binary, "fit", str(L2)])
+def best_of(runs, cmd):
+    """The fastest of `runs` fits (the machine is shared; the minimum is the least disturbed),
+    with the largest peak memory seen."""
+    results = [run_json(cmd) for _ in range(runs)]
+    best = min(results, key=lambda r: r[0]["seconds"])[0]
+    best["seconds_all"] = [round(r[0]["seconds"], 3) for r in results]
+    return best, max(r[1] for r in results)
+
+ours_fit, ours_fit_peak = best_of(3, [driver, "fit", binary, str(L2)])
+sk_fit, sk_fit_peak = best_of(3, [sys.executable, sk_script, binary, "fit", str(L2)])
 ours_score, _ = run_json([driver, "score", binary])
 sk_score, _ = run_json([sys.executable, sk_script, binary, "score"])
 ours_csv, ours_csv_peak = run_json([driver, "csv", csv])

@@ -151,6 +151,26 @@ struct LearningStageTests {
         #expect(try Tracker(store: try ws.store()).params(of: result.run.id)["train_weeks"] == "6,7")
     }
 
+    @Test func sinceChampionTrainsOnWeeksTheChampionNeverSaw() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              weekly:
+                params: { week: 8 }
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 400, week: "${params.week}", history_weeks: 5 } }
+                  train: { needs: [ingest], uses: logistic-regression, with: { window: since_champion, model: propensity } }
+                  deploy: { needs: [train], uses: deploy, with: { model: propensity } }
+            """)
+        defer { ws.remove() }
+        let first = try await ws.run("weekly")
+        #expect(try Tracker(store: try ws.store()).params(of: first.run.id)["train_weeks"] == "2,3,4,5")
+        let later = try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(11)]))
+        #expect(later.run.status == .finished, "\(later.stages)")
+        // History 5…9, week 9 held out; the champion saw up to week 5.
+        #expect(try Tracker(store: try ws.store()).params(of: later.run.id)["train_weeks"] == "6,7,8")
+    }
+
     @Test func csvIngestReportsTheLineOfABadValue() async throws {
         let ws = try TestWorkspace("""
             version: 1

@@ -3,9 +3,11 @@ import MLOpsLearn
 
 /// `uses: logistic-regression`: fits the propensity model on the upstream `history.csv`, holding
 /// out the latest week for evaluation, and writes `model.json`.
-/// `window_weeks: N` trains on the last N weeks only (what recovers after concept drift).
+/// The training window: every week of the history (default), the last `window_weeks`, or
+/// `window: since_champion` with `model:`, the weeks after those the current champion was trained on
+/// (after concept drift, all-history training recovers far less).
 struct LogisticRegressionStage: Stage {
-    static let keys = ["label", "l2", "features", "window_weeks", "class_weight", "max_iterations", "missing", "holdout"]
+    static let keys = ["label", "l2", "features", "window", "window_weeks", "model", "class_weight", "max_iterations", "missing", "holdout"]
     /// Columns that identify a row rather than describe it.
     static let identifiers: Set<String> = ["customer_id", "id", "week"]
 
@@ -16,7 +18,23 @@ struct LogisticRegressionStage: Stage {
             let w = StageSettings(stage: context.stage, with: with)
             let label = w.string("label", "bought")
             let data = try StageFiles.readTable(context, "history.csv", required: [label], producer: "synthetic-cohort or csv")
-            let split = try HoldoutSplit(data, holdout: w.string("holdout", "latest_week"), windowWeeks: try w.optionalInt("window_weeks"))
+            var after: Int?
+            switch w.string("window", "all") {
+            case "all": break
+            case "since_champion":
+                let name = w.string("model", "")
+                guard !name.isEmpty else { throw StageSettings.Failure(message: "\(context.stage): `window: since_champion` needs `model:`") }
+                let registry = ModelRegistry(store: context.store, directory: context.workspace.registryDirectory)
+                // With no champion yet, every week is "since" it.
+                if let champion = try? registry.resolve(ModelRegistry.Reference(parsing: "\(name)@champion")) {
+                    try registry.verify(champion)
+                    let model = try ModelArtifact.load(try Data(contentsOf: URL(fileURLWithPath: "\(champion.storageLocation)/model.json")),
+                                                       source: "\(champion.reference)/model.json")
+                    after = model.training.weeks.max()
+                }
+            case let other: throw StageSettings.Failure(message: "\(context.stage): `window` is all or since_champion, not '\(other)'")
+            }
+            let split = try HoldoutSplit(data, holdout: w.string("holdout", "latest_week"), windowWeeks: try w.optionalInt("window_weeks"), after: after)
             let train = split.train
             guard train.rowCount > 0 else { throw StageSettings.Failure(message: "\(context.stage): no training rows left after the holdout and window") }
             guard let missing = FeatureEncoder.MissingPolicy(rawValue: w.string("missing", "mean")) else {
@@ -58,7 +76,7 @@ struct HoldoutSplit {
     var trainWeeks: [Int]
     var holdoutWeek: Int?
 
-    init(_ data: Table, holdout: String, windowWeeks: Int?) throws {
+    init(_ data: Table, holdout: String, windowWeeks: Int?, after: Int? = nil) throws {
         guard let weekColumn = data.numeric("week") else {
             train = data
             trainWeeks = []
@@ -71,7 +89,7 @@ struct HoldoutSplit {
         default: throw StageSettings.Failure(message: "`holdout` is latest_week or none, not '\(holdout)'")
         }
         let held = holdoutWeek
-        var candidates = weeks.filter { $0 != held }
+        var candidates = weeks.filter { $0 != held && $0 > (after ?? Int.min) }
         if let windowWeeks {
             guard windowWeeks > 0 else { throw StageSettings.Failure(message: "`window_weeks` must be positive") }
             candidates = Array(candidates.suffix(windowWeeks))
