@@ -65,7 +65,7 @@ public struct LogisticRegression: Sendable {
             iterations += 1
             var slope = 0.0
             for i in 0..<p { slope += current.gradient[i] * step[i] }
-            let wantHessian = freshSteps < 2 || forceFresh
+            let wantHessian = freshSteps < 3 || forceFresh
             var t = 1.0
             var candidate = theta
             var next = current
@@ -123,9 +123,12 @@ public struct LogisticRegression: Sendable {
                                 }
                                 let y = labels[r]
                                 let weight = y ? classWeights.positive : classWeights.negative
-                                let softplus = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))
+                                // One exponential serves both: e = exp(−|z|), log(1 + eᶻ) = max(z, 0) + log1p(e),
+                                // σ(z) = 1 / (1 + e) for z ≥ 0 and e / (1 + e) below.
+                                let e = exp(-abs(z))
+                                let softplus = max(z, 0) + log1p(e)
                                 loss += weight * (softplus - (y ? z : 0))
-                                let prob = 1 / (1 + exp(-z))
+                                let prob = z >= 0 ? 1 / (1 + e) : e / (1 + e)
                                 let residual = weight * (prob - (y ? 1 : 0))
                                 for i in 0..<p { g[i] += residual * a[i] }
                                 if wantHessian {
