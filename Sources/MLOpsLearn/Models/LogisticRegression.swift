@@ -102,48 +102,66 @@ public struct LogisticRegression: Sendable {
         var hessian: [Double]?
     }
 
-    /// The objective, its gradient and, if asked, its Hessian, in one pass over the rows.
+    /// The objective, its gradient and, if asked, its Hessian, in one pass over the rows, split
+    /// across the machine's cores (each chunk sums into its own slot; the slots are added at the end).
     func evaluate(_ x: Matrix, _ labels: [Bool], _ theta: [Double], hessian wantHessian: Bool) -> Evaluation {
         let p = x.columns + 1
-        var loss = 0.0
-        var gradient = [Double](repeating: 0, count: p)
-        var hessian = [Double](repeating: 0, count: wantHessian ? p * p : 0)
-        var augmented = [Double](repeating: 1, count: p)
-        x.storage.withUnsafeBufferPointer { data in
-            gradient.withUnsafeMutableBufferPointer { g in
-                hessian.withUnsafeMutableBufferPointer { h in
-                    augmented.withUnsafeMutableBufferPointer { a in
-                        theta.withUnsafeBufferPointer { th in
-                            for r in 0..<x.rows {
-                                let row = r * x.columns
-                                var z = th[0]
-                                for c in 0..<x.columns {
-                                    a[c + 1] = data[row + c]
-                                    z += th[c + 1] * a[c + 1]
-                                }
-                                let y = labels[r]
-                                let weight = y ? classWeights.positive : classWeights.negative
-                                // One exponential serves both: e = exp(−|z|), log(1 + eᶻ) = max(z, 0) + log1p(e),
-                                // σ(z) = 1 / (1 + e) for z ≥ 0 and e / (1 + e) below.
-                                let e = exp(-abs(z))
-                                let softplus = max(z, 0) + log1p(e)
-                                loss += weight * (softplus - (y ? z : 0))
-                                let prob = z >= 0 ? 1 / (1 + e) : e / (1 + e)
-                                let residual = weight * (prob - (y ? 1 : 0))
-                                for i in 0..<p { g[i] += residual * a[i] }
-                                if wantHessian {
-                                    let curvature = weight * prob * (1 - prob)
-                                    for i in 0..<p {
-                                        let ci = curvature * a[i]
-                                        let base = i * p
-                                        for j in i..<p { h[base + j] += ci * a[j] }
+        let chunks = x.rows >= 20_000 ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
+        let slot = 1 + p + (wantHessian ? p * p : 0)
+        var partials = [Double](repeating: 0, count: chunks * slot)
+        let positiveWeight = classWeights.positive, negativeWeight = classWeights.negative
+        x.storage.withUnsafeBufferPointer { dataBuffer in
+            labels.withUnsafeBufferPointer { labelBuffer in
+                theta.withUnsafeBufferPointer { thetaBuffer in
+                    partials.withUnsafeMutableBufferPointer { partialBuffer in
+                        nonisolated(unsafe) let data = dataBuffer, labels = labelBuffer, th = thetaBuffer, out = partialBuffer
+                        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                            let rowStart = x.rows * chunk / chunks, rowEnd = x.rows * (chunk + 1) / chunks
+                            let base = chunk * slot
+                            var loss = 0.0
+                            var a = [Double](repeating: 1, count: p)
+                            a.withUnsafeMutableBufferPointer { a in
+                                for r in rowStart..<rowEnd {
+                                    let row = r * x.columns
+                                    var z = th[0]
+                                    for c in 0..<x.columns {
+                                        a[c + 1] = data[row + c]
+                                        z += th[c + 1] * a[c + 1]
+                                    }
+                                    let y = labels[r]
+                                    let weight = y ? positiveWeight : negativeWeight
+                                    // One exponential serves both: e = exp(−|z|), log(1 + eᶻ) = max(z, 0) + log1p(e),
+                                    // σ(z) = 1 / (1 + e) for z ≥ 0 and e / (1 + e) below.
+                                    let e = exp(-abs(z))
+                                    loss += weight * (max(z, 0) + log1p(e) - (y ? z : 0))
+                                    let prob = z >= 0 ? 1 / (1 + e) : e / (1 + e)
+                                    let residual = weight * (prob - (y ? 1 : 0))
+                                    for i in 0..<p { out[base + 1 + i] += residual * a[i] }
+                                    if wantHessian {
+                                        let curvature = weight * prob * (1 - prob)
+                                        let h = base + 1 + p
+                                        for i in 0..<p {
+                                            let ci = curvature * a[i]
+                                            let rowBase = h + i * p
+                                            for j in i..<p { out[rowBase + j] += ci * a[j] }
+                                        }
                                     }
                                 }
                             }
+                            out[base] = loss
                         }
                     }
                 }
             }
+        }
+        var loss = 0.0
+        var gradient = [Double](repeating: 0, count: p)
+        var hessian = [Double](repeating: 0, count: wantHessian ? p * p : 0)
+        for chunk in 0..<chunks {
+            let base = chunk * slot
+            loss += partials[base]
+            for i in 0..<p { gradient[i] += partials[base + 1 + i] }
+            if wantHessian { for k in 0..<(p * p) { hessian[k] += partials[base + 1 + p + k] } }
         }
         var penalty = 0.0
         for i in 1..<p {
