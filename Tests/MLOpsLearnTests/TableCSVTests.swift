@@ -68,3 +68,42 @@ import Testing
         #expect(table.numeric("c") == [12, 13])
     }
 }
+
+/// Files over 4 MiB without quotes are parsed in one chunk per core; they must read exactly as
+/// the sequential parse would.
+@Suite struct ParallelCSVTests {
+    func bigTable(rows: Int = 250_000) -> Table {
+        var g = SeededGenerator(seed: 11)
+        var t = Table()
+        t.append("id", .numeric((0..<rows).map(Double.init)))
+        t.append("x", .numeric((0..<rows).map { _ in (g.normal() * 1e6).rounded() / 1e3 }))
+        t.append("c", .categorical((0..<rows).map { ["a", "b", "c"][$0 % 3] }))
+        t.append("y", .numeric((0..<rows).map { Double($0 % 2) }))
+        return t
+    }
+
+    @Test func aLargeFileRoundTrips() throws {
+        let table = bigTable()
+        let data = TableCSV.write(table)
+        #expect(data.count > 4 << 20)
+        #expect(try TableCSV.read(data) == table)
+    }
+
+    @Test func anErrorInTheSecondHalfNamesItsLine() throws {
+        var text = String(decoding: TableCSV.write(bigTable()), as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines[200_001] = "1,2,a"  // line 200,002 of the file, in the second chunk: three fields
+        text = lines.joined(separator: "\n")
+        #expect(throws: TableCSV.ParseError(line: 200_002, column: nil, message: "3 fields, the header has 4")) {
+            try TableCSV.read(Data(text.utf8))
+        }
+    }
+
+    @Test func textLateInAColumnMakesItText() throws {
+        var lines = String(decoding: TableCSV.write(bigTable()), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines[110_000] = "109999,n/a,b,1"
+        let table = try TableCSV.read(Data(lines.joined(separator: "\n").utf8))
+        #expect(table.categorical("x")?[109_999] == "n/a")
+        #expect(table.numeric("id")?.count == 250_000)
+    }
+}

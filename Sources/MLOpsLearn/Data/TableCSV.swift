@@ -47,51 +47,105 @@ public enum TableCSV {
             throw ParseError(line: 1, column: name, message: "a declared column is missing")
         }
         let bodyStart = cursor.position, bodyLine = cursor.line
-        let expectedRows = bytes[bodyStart...].reduce(0) { $0 + ($1 == 10 ? 1 : 0) } + 1
+        var numeric = names.map { types[$0] != .categorical }
+        let body = UnsafeBufferPointer(rebasing: bytes[bodyStart...])
+        // Large files without quotes: every newline ends a record, so the body splits into one chunk
+        // per core. Column types are settled on a sample first; if a chunk still finds text in a
+        // column the sample called numeric, the sequential parse below decides.
+        let chunks = ProcessInfo.processInfo.activeProcessorCount
+        if chunks > 1, body.count > 4 << 20, !body.contains(UInt8(ascii: "\"")) {
+            var sampleEnd = 0, newlines = 0
+            while sampleEnd < body.count, newlines < 1000 {
+                if body[sampleEnd] == 10 { newlines += 1 }
+                sampleEnd += 1
+            }
+            while try parseRecords(UnsafeBufferPointer(rebasing: body[0..<sampleEnd]), firstLine: bodyLine, names: names,
+                                   types: types, numeric: &numeric) == nil {}
+            var bounds = [0]
+            for k in 1..<chunks {
+                var cut = body.count * k / chunks
+                while cut < body.count, body[cut - 1] != 10 { cut += 1 }
+                bounds.append(max(cut, bounds.last!))
+            }
+            bounds.append(body.count)
+            var firstLines = [bodyLine]
+            for k in 1..<chunks { firstLines.append(firstLines[k - 1] + body[bounds[k - 1]..<bounds[k]].reduce(0) { $0 + ($1 == 10 ? 1 : 0) }) }
+            let results = UnsafeMutableBufferPointer<Result<Columns?, ParseError>>.allocate(capacity: chunks)
+            results.initialize(repeating: .success(nil))
+            defer { results.deinitialize().deallocate() }
+            nonisolated(unsafe) let out = results, shared = body
+            let fixed = numeric, cuts = bounds, lines = firstLines
+            DispatchQueue.concurrentPerform(iterations: chunks) { k in
+                var flags = fixed
+                out[k] = Result { () throws(ParseError) -> Columns? in
+                    try parseRecords(UnsafeBufferPointer(rebasing: shared[cuts[k]..<cuts[k + 1]]), firstLine: lines[k],
+                                     names: names, types: types, numeric: &flags)
+                }
+            }
+            var parts: [Columns] = []
+            for k in 0..<chunks {
+                if let part = try results[k].get() { parts.append(part) }
+            }
+            if parts.count == chunks {
+                var table = Table()
+                for (i, name) in names.enumerated() {
+                    table.append(name, numeric[i] ? .numeric(parts.flatMap { $0.numbers[i] }) : .categorical(parts.flatMap { $0.texts[i] }))
+                }
+                return table
+            }
+        }
+        var columns: Columns?
+        repeat {
+            columns = try parseRecords(body, firstLine: bodyLine, names: names, types: types, numeric: &numeric)
+        } while columns == nil
+        var table = Table()
+        for (i, name) in names.enumerated() {
+            table.append(name, numeric[i] ? .numeric(columns!.numbers[i]) : .categorical(columns!.texts[i]))
+        }
+        return table
+    }
+
+    struct Columns {
+        var numbers: [[Double]]
+        var texts: [[String]]
+    }
+
+    /// Parses the records of `body`. An undeclared column that meets text becomes categorical and
+    /// the result is nil: the caller parses again with the new types, or gives up on a split.
+    static func parseRecords(_ body: UnsafeBufferPointer<UInt8>, firstLine: Int, names: [String], types: [String: ColumnType],
+                             numeric: inout [Bool]) throws(ParseError) -> Columns? {
+        var cursor = Cursor(bytes: body)
+        cursor.line = firstLine
+        let expectedRows = body.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } + 1
+        let buffers = numeric.map { $0 ? UnsafeMutableBufferPointer<Double>.allocate(capacity: expectedRows) : UnsafeMutableBufferPointer<Double>(start: nil, count: 0) }
+        defer { buffers.forEach { $0.deallocate() } }
+        var texts = names.map { _ in [String]() }
         var record: [Field] = []
         record.reserveCapacity(names.count)
-        // Undeclared columns start numeric; one that meets text becomes categorical and the body is
-        // read again (text columns show themselves on the first row, so this is cheap).
-        var numeric = names.map { types[$0] != .categorical }
-        while true {
-            cursor.position = bodyStart
-            cursor.line = bodyLine
-            // Numeric columns fill preallocated buffers, row by row; text columns grow arrays.
-            let buffers = numeric.map { $0 ? UnsafeMutableBufferPointer<Double>.allocate(capacity: expectedRows) : UnsafeMutableBufferPointer<Double>(start: nil, count: 0) }
-            defer { buffers.forEach { $0.deallocate() } }
-            var texts = names.map { _ in [String]() }
-            var rows = 0
-            var restart = false
-            while try cursor.record(into: &record) {
-                if record.count == 1, record[0].isEmpty { continue }
-                guard record.count == names.count else {
-                    throw ParseError(line: cursor.recordLine, column: nil, message: "\(record.count) fields, the header has \(names.count)")
-                }
-                for i in 0..<record.count {
-                    let field = record[i]
-                    if numeric[i] {
-                        if let value = cursor.number(field) {
-                            buffers[i][rows] = value
-                        } else if types[names[i]] == .numeric {
-                            throw ParseError(line: cursor.recordLine, column: names[i], message: "'\(cursor.text(field))' is not a number")
-                        } else {
-                            numeric[i] = false
-                            restart = true
-                        }
+        var rows = 0
+        while try cursor.record(into: &record) {
+            if record.count == 1, record[0].isEmpty { continue }
+            guard record.count == names.count else {
+                throw ParseError(line: cursor.recordLine, column: nil, message: "\(record.count) fields, the header has \(names.count)")
+            }
+            for i in 0..<record.count {
+                let field = record[i]
+                if numeric[i] {
+                    if let value = cursor.number(field) {
+                        buffers[i][rows] = value
+                    } else if types[names[i]] == .numeric {
+                        throw ParseError(line: cursor.recordLine, column: names[i], message: "'\(cursor.text(field))' is not a number")
                     } else {
-                        texts[i].append(cursor.text(field))
+                        numeric[i] = false
+                        return nil
                     }
+                } else {
+                    texts[i].append(cursor.text(field))
                 }
-                if restart { break }
-                rows += 1
             }
-            if restart { continue }
-            var table = Table()
-            for (i, name) in names.enumerated() {
-                table.append(name, numeric[i] ? .numeric(Array(UnsafeBufferPointer(rebasing: buffers[i][0..<rows]))) : .categorical(texts[i]))
-            }
-            return table
+            rows += 1
         }
+        return Columns(numbers: buffers.map { Array(UnsafeBufferPointer(rebasing: $0[0..<($0.baseAddress == nil ? 0 : rows)])) }, texts: texts)
     }
 
     /// A field's bytes (without its quotes), and whether it holds doubled quotes to undo.
