@@ -82,6 +82,13 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
         public var description: String
     }
 
+    /// The `model.json` in `folder` (an artifact folder or a registry version's).
+    public static func load(folder: String, name: String = "model.json") throws -> ModelArtifact {
+        let path = "\(folder)/\(name)"
+        guard let data = FileManager.default.contents(atPath: path) else { throw FormatError(description: "cannot read \(path)") }
+        return try load(data, source: path)
+    }
+
     public static func load(_ data: Data, source: String) throws -> ModelArtifact {
         struct Header: Decodable { var format: String?; var formatVersion: Int? }
         let header = try? JSONDecoder().decode(Header.self, from: data)

@@ -17,8 +17,8 @@ struct DeployStage: Stage {
             guard let source = context.input(with: "model.json") else {
                 throw StageSettings.Failure(message: "\(context.stage) needs model.json from an upstream training stage")
             }
-            let data = try Data(contentsOf: URL(fileURLWithPath: "\(source.artifacts)/model.json"))
-            _ = try ModelArtifact.load(data, source: "\(source.artifacts)/model.json")
+            // Refuse to register what is not a readable model.
+            _ = try ModelArtifact.load(folder: source.artifacts)
             let registry = ModelRegistry(store: context.store, directory: context.workspace.registryDirectory)
             let version = try registry.register(name: name, from: source.artifacts, runID: source.runID,
                                                 tags: ["mlops.job": context.job, "mlops.job_run": context.parentRunID])

@@ -11,10 +11,10 @@ struct EvaluateStage: Stage {
     func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
         StageFiles.run {
             let w = StageSettings(stage: context.stage, with: with)
-            guard let modelPath = context.inputFile("model.json"), let modelData = FileManager.default.contents(atPath: modelPath) else {
+            guard let source = context.input(with: "model.json") else {
                 throw StageSettings.Failure(message: "\(context.stage) needs model.json from an upstream training stage")
             }
-            let model = try ModelArtifact.load(modelData, source: modelPath)
+            let model = try ModelArtifact.load(folder: source.artifacts)
             let data = try StageFiles.readTable(context, "history.csv", required: [model.label], producer: "synthetic-cohort or csv")
             var rows = data
             var week: Int?

@@ -28,8 +28,7 @@ struct LogisticRegressionStage: Stage {
                 // With no champion yet, every week is "since" it.
                 if let champion = try? registry.resolve(ModelRegistry.Reference(parsing: "\(name)@champion")) {
                     try registry.verify(champion)
-                    let model = try ModelArtifact.load(try Data(contentsOf: URL(fileURLWithPath: "\(champion.storageLocation)/model.json")),
-                                                       source: "\(champion.reference)/model.json")
+                    let model = try ModelArtifact.load(folder: champion.storageLocation)
                     after = model.training.weeks.max()
                 }
             case let other: throw StageSettings.Failure(message: "\(context.stage): `window` is all or since_champion, not '\(other)'")

@@ -19,8 +19,7 @@ struct ScoreStage: Stage {
             let registry = ModelRegistry(store: context.store, directory: context.workspace.registryDirectory)
             let version = try registry.resolve(ModelRegistry.Reference(parsing: "\(name)@\(w.string("alias", "champion"))"))
             try registry.verify(version)
-            let model = try ModelArtifact.load(try Data(contentsOf: URL(fileURLWithPath: "\(version.storageLocation)/model.json")),
-                                               source: "\(version.reference)/model.json")
+            let model = try ModelArtifact.load(folder: version.storageLocation)
             let rows = try StageFiles.readTable(context, "current.csv", producer: "synthetic-cohort or csv with `current`")
             let entityColumn = w.string("entity", "customer_id")
             guard let entities = Self.texts(rows, entityColumn) else {
