@@ -206,6 +206,27 @@ struct LearningStageTests {
         #expect(result.stages.first?.message == "train needs history.csv from an upstream stage (synthetic-cohort or csv); its needs give none")
     }
 
+    @Test func aMetricThatIsNotANumberIsRecordedAsNaN() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  ingest: { uses: csv, with: { path: data.csv } }
+                  train: { needs: [ingest], uses: logistic-regression, with: { holdout: none } }
+                  evaluate: { needs: [train], uses: evaluate }
+            """)
+        defer { ws.remove() }
+        // Two weeks; the evaluated week (the latest) has no buyer, so its AUC is undefined.
+        try ws.write("data.csv", "week,x,bought\n1,1,0\n1,2,1\n1,3,0\n1,4,1\n2,1,0\n2,2,0\n")
+        try ws.write("jobs.yaml", try String(contentsOfFile: ws.workspace.specPath, encoding: .utf8)
+            .replacingOccurrences(of: "holdout: none", with: "holdout: latest_week"))
+        let result = try await ws.run("j")
+        #expect(result.run.status == .finished, "\(result.stages)")
+        let auc = try Tracker(store: try ws.store()).latestMetrics(of: result.run.id).first { $0.key == "auc" }
+        #expect(auc?.value.isNaN == true)
+    }
+
     @Test func unknownSettingsAreCaughtByValidate() {
         let found = diagnostics("""
             version: 1

@@ -1,7 +1,8 @@
 import Foundation
 
 /// What a stage may leave in its artifact folder instead of calling `mlops log`:
-/// `metrics.json` (`{"auc": 0.83, "loss": [0.9, 0.5, 0.4]}`, a list being one value a step) and
+/// `metrics.json` (`{"auc": 0.83, "loss": [0.9, 0.5, 0.4]}`, a list being one value a step, `null`
+/// a value that is not a number, such as an AUC with one class only) and
 /// `params.json` (`{"l2": 1.0}`), read when the attempt ends.
 public enum StageReports {
     public struct Report: Sendable {
@@ -20,6 +21,8 @@ public enum StageReports {
             switch value {
             case let .number(number):
                 report.metrics.append(MetricPoint(key: key, value: number, timestamp: timestamp))
+            case .null:
+                report.metrics.append(MetricPoint(key: key, value: .nan, timestamp: timestamp))
             case let .array(items):
                 for (step, item) in items.enumerated() {
                     guard case let .number(number) = item else {

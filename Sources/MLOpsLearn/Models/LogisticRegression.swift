@@ -175,6 +175,7 @@ public struct LogisticRegression: Sendable {
         return Evaluation(objective: loss + 0.5 * l2 * penalty, gradient: gradient, hessian: wantHessian ? hessian : nil)
     }
 
+    /// The objective written plainly, row by row: the tests' independent check on `evaluate`.
     func objective(_ x: Matrix, _ labels: [Bool], _ theta: [Double]) -> Double {
         var total = 0.0
         x.storage.withUnsafeBufferPointer { data in

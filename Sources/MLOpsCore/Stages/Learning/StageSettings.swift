@@ -68,7 +68,8 @@ enum StageFiles {
     static func report(metrics: [String: Double], params: [String: String] = [:], in context: StageContext) throws {
         let options: JSONSerialization.WritingOptions = [.prettyPrinted, .sortedKeys]
         if !metrics.isEmpty {
-            try write(JSONSerialization.data(withJSONObject: metrics.mapValues { $0.isFinite ? $0 as Any : "NaN" as Any }, options: options),
+            // JSON has no NaN: a value that is not a number travels as null and is recorded as NaN.
+            try write(JSONSerialization.data(withJSONObject: metrics.mapValues { $0.isFinite ? $0 as Any : NSNull() as Any }, options: options),
                       to: "metrics.json", in: context)
         }
         if !params.isEmpty { try write(JSONSerialization.data(withJSONObject: params, options: options), to: "params.json", in: context) }
