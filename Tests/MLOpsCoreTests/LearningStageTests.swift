@@ -29,7 +29,7 @@ struct LearningStageTests {
             #expect(metrics[key] != nil, "missing \(key)")
         }
         let params = try tracker.params(of: result.run.id)
-        #expect(params["holdout_week"] == "6" && params["train_weeks"] == "3,4,5" && params["eval_week"] == "6")
+        #expect(params["holdout_week"] == "6" && params["train_weeks"] == "3,4,5" && params["eval_on"] == "week 6")
         // The model is a versioned JSON document with what monitoring needs later.
         let train = try #require(result.stages.first { $0.name == "train" }?.runID)
         let folder = try #require(try tracker.run(train)?.artifactURI)
@@ -134,6 +134,30 @@ struct LearningStageTests {
                   d: { uses: deploy, with: { model: p, strategy: canary, steps: [ { set_weight: 10 } ] } }
             """)
         #expect(found.map(\.message) == ["strategy canary is not available in this version of mlops"])
+    }
+
+    @Test func evaluateOnAGivenTable() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  ingest: { uses: csv, with: { path: train.csv } }
+                  train: { needs: [ingest], uses: logistic-regression, with: { holdout: none } }
+                  evaluate: { needs: [train], uses: evaluate, with: { path: test.csv, top_k: 2 } }
+            """)
+        defer { ws.remove() }
+        try ws.write("train.csv", "x,bought\n-2,0\n-1,0\n0,1\n1,0\n2,1\n3,1\n")
+        try ws.write("test.csv", "x,bought\n-3,0\n4,1\n0,0\n5,1\n")
+        let result = try await ws.run("j")
+        #expect(result.run.status == .finished, "\(result.stages)")
+        let tracker = Tracker(store: try ws.store())
+        let evaluate = try #require(result.stages.first { $0.name == "evaluate" }?.runID)
+        #expect(try tracker.params(of: evaluate)["eval_on"] == "test.csv")
+        let metrics = Dictionary(uniqueKeysWithValues: try tracker.latestMetrics(of: evaluate).map { ($0.key, $0.value) })
+        #expect(metrics["eval_rows"] == 4)
+        #expect(metrics["auc"] == 1)          // x separates the test rows perfectly
+        #expect(metrics["hit_rate_at_k"] == 1) // the top two are the buyers
     }
 
     @Test func aTrainingWindowKeepsTheLastWeeksOnly() async throws {

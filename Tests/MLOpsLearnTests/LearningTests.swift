@@ -64,6 +64,32 @@ import Testing
         #expect(m.storage == [0, 1, 0, 0, 0, 0, 0, 1])
     }
 
+    @Test func columnWiseScoringEqualsTheMatrixPath() throws {
+        var s = SyntheticCohort.Settings()
+        s.customers = 700
+        let data = SyntheticCohort(s).week(3)
+        var withGaps = Table()
+        for (name, column) in zip(data.names, data.columns) {
+            if case let .numeric(values) = column, name == "income" {
+                withGaps.append(name, .numeric(values.enumerated().map { $0.offset % 7 == 0 ? .nan : $0.element }))
+            } else if case let .categorical(values) = column, name == "region" {
+                withGaps.append(name, .categorical(values.enumerated().map { $0.offset % 11 == 0 ? "atlantis" : $0.element }))
+            } else {
+                withGaps.append(name, column)
+            }
+        }
+        let encoder = try FeatureEncoder.fit(data, features: SyntheticCohort.features)
+        var g = SeededGenerator(seed: 5)
+        let weights = (0..<encoder.width).map { _ in g.normal() }
+        let direct = try encoder.linearPredictor(withGaps, intercept: -1.5, weights: weights)
+        let matrix = try encoder.encode(withGaps)
+        for r in 0..<matrix.rows {
+            var z = -1.5
+            for c in 0..<matrix.columns { z += weights[c] * matrix[r, c] }
+            #expect(abs(z - direct[r]) < 1e-12)
+        }
+    }
+
     @Test func missingPolicyAndMissingColumns() throws {
         let strict = try FeatureEncoder.fit(table(), exclude: ["y"], missing: .error)
         #expect(throws: FeatureEncoder.EncodingError.self) { try strict.encode(self.table()) }

@@ -61,6 +61,11 @@ import Testing
         }
     }
 
+    @Test func blankLinesAndWindowsLineEndsAreRecordsOfNothing() throws {
+        let table = try TableCSV.read(Data("a,b\r\n1,2\r\n\r\n3,4\r\n\r".utf8))
+        #expect(table.numeric("a") == [1, 3] && table.numeric("b") == [2, 4])
+    }
+
     @Test func textIsNotANumber() throws {
         let table = try TableCSV.read(Data("a,b,c\n1.5.2,-,12\nx,e5,13\n".utf8))
         #expect(table.categorical("a") == ["1.5.2", "x"])

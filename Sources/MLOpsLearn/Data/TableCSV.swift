@@ -114,6 +114,72 @@ public enum TableCSV {
     /// the result is nil: the caller parses again with the new types, or gives up on a split.
     static func parseRecords(_ body: UnsafeBufferPointer<UInt8>, firstLine: Int, names: [String], types: [String: ColumnType],
                              numeric: inout [Bool]) throws(ParseError) -> Columns? {
+        if !body.contains(UInt8(ascii: "\"")) {
+            return try parseUnquoted(body, firstLine: firstLine, names: names, types: types, numeric: &numeric)
+        }
+        return try parseQuoted(body, firstLine: firstLine, names: names, types: types, numeric: &numeric)
+    }
+
+    /// The common case, no quote anywhere: each field is converted the moment its end is found,
+    /// with no list of fields in between.
+    static func parseUnquoted(_ body: UnsafeBufferPointer<UInt8>, firstLine: Int, names: [String], types: [String: ColumnType],
+                              numeric: inout [Bool]) throws(ParseError) -> Columns? {
+        let cursor = Cursor(bytes: body)
+        let columns = names.count
+        var expectedRows = 1
+        for byte in body where byte == 10 { expectedRows += 1 }
+        let buffers = numeric.map { $0 ? UnsafeMutableBufferPointer<Double>.allocate(capacity: expectedRows) : UnsafeMutableBufferPointer<Double>(start: nil, count: 0) }
+        defer { buffers.forEach { $0.deallocate() } }
+        var texts = names.map { _ in [String]() }
+        var rows = 0
+        var line = firstLine
+        var position = 0
+        let end = body.count
+        func fieldCount(from start: Int) -> Int {
+            var count = 1, i = start
+            while i < end, body[i] != 10 { if body[i] == UInt8(ascii: ",") { count += 1 }; i += 1 }
+            return count
+        }
+        while position < end {
+            let lineStart = position
+            // A blank line (or one holding only a carriage return) is skipped.
+            if body[position] == 10 || (body[position] == 13 && (position + 1 == end || body[position + 1] == 10)) {
+                position += body[position] == 10 ? 1 : 2
+                line += 1
+                continue
+            }
+            for i in 0..<columns {
+                let start = position
+                while position < end, body[position] != UInt8(ascii: ","), body[position] != 10 { position += 1 }
+                var fieldEnd = position
+                if fieldEnd > start, body[fieldEnd - 1] == 13 { fieldEnd -= 1 }
+                let atLineEnd = position >= end || body[position] == 10
+                if atLineEnd != (i == columns - 1) {
+                    throw ParseError(line: line, column: nil, message: "\(fieldCount(from: lineStart)) fields, the header has \(columns)")
+                }
+                let field = Field(start: start, end: fieldEnd, escapedQuotes: false)
+                if numeric[i] {
+                    if let value = cursor.number(field) {
+                        buffers[i][rows] = value
+                    } else if types[names[i]] == .numeric {
+                        throw ParseError(line: line, column: names[i], message: "'\(cursor.text(field))' is not a number")
+                    } else {
+                        numeric[i] = false
+                        return nil
+                    }
+                } else {
+                    texts[i].append(cursor.text(field))
+                }
+                position += 1  // past the comma or the newline
+            }
+            line += 1
+            rows += 1
+        }
+        return Columns(numbers: buffers.map { Array(UnsafeBufferPointer(rebasing: $0[0..<($0.baseAddress == nil ? 0 : rows)])) }, texts: texts)
+    }
+
+    static func parseQuoted(_ body: UnsafeBufferPointer<UInt8>, firstLine: Int, names: [String], types: [String: ColumnType],
+                            numeric: inout [Bool]) throws(ParseError) -> Columns? {
         var cursor = Cursor(bytes: body)
         cursor.line = firstLine
         let expectedRows = body.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } + 1

@@ -101,6 +101,43 @@ public struct FeatureEncoder: Sendable, Codable, Equatable {
     }
 }
 
+extension FeatureEncoder {
+    /// b + w·x for every row, computed column by column on the table itself: scoring never builds
+    /// the row-major matrix (for a million rows, 168 MB it would only read once).
+    public func linearPredictor(_ table: Table, intercept: Double, weights: [Double]) throws(EncodingError) -> [Double] {
+        precondition(weights.count == width, "\(weights.count) weights for \(width) inputs")
+        let rows = table.rowCount
+        var z = [Double](repeating: intercept, count: rows)
+        var offset = 0
+        try z.withUnsafeMutableBufferPointer { (out: inout UnsafeMutableBufferPointer<Double>) throws(EncodingError) in
+            for numeric in numerics {
+                guard case let .numeric(values)? = table.column(numeric.name) else {
+                    throw EncodingError(description: "the data has no numeric column '\(numeric.name)', which the model needs")
+                }
+                if missing == .error, let r = values.firstIndex(where: \.isNaN) {
+                    throw EncodingError(description: "row \(r + 1): '\(numeric.name)' is missing")
+                }
+                let w = weights[offset] / numeric.std, shift = numeric.mean
+                values.withUnsafeBufferPointer { source in
+                    for r in 0..<rows where !source[r].isNaN { out[r] += w * (source[r] - shift) }
+                }
+                offset += 1
+            }
+            for categorical in categoricals {
+                guard case let .categorical(values)? = table.column(categorical.name) else {
+                    throw EncodingError(description: "the data has no categorical column '\(categorical.name)', which the model needs")
+                }
+                var lookup: [String: Double] = [:]
+                for (i, level) in categorical.levels.enumerated() { lookup[level] = weights[offset + i] }
+                let unseen = weights[offset + categorical.levels.count]
+                for r in 0..<rows { out[r] += lookup[values[r]] ?? unseen }
+                offset += categorical.levels.count + 1
+            }
+        }
+        return z
+    }
+}
+
 /// A dense row-major matrix of doubles.
 public struct Matrix: Sendable, Equatable {
     public let rows: Int

@@ -68,8 +68,7 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
 
     /// Probabilities for the rows of `table`.
     public func score(_ table: Table) throws -> [Double] {
-        let fit = LogisticRegression.Fit(intercept: intercept, weights: weights, iterations: 0, gradientNorm: 0, converged: true, objective: 0)
-        return fit.probabilities(try encoder.encode(table))
+        try encoder.linearPredictor(table, intercept: intercept, weights: weights).map { 1 / (1 + exp(-$0)) }
     }
 
     public func json() throws -> Data {
@@ -85,7 +84,7 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
     /// The `model.json` in `folder` (an artifact folder or a registry version's).
     public static func load(folder: String, name: String = "model.json") throws -> ModelArtifact {
         let path = "\(folder)/\(name)"
-        guard let data = FileManager.default.contents(atPath: path) else { throw FormatError(description: "cannot read \(path)") }
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw FormatError(description: "cannot read \(path)") }
         return try load(data, source: path)
     }
 

@@ -2,9 +2,10 @@ import Foundation
 import MLOpsLearn
 
 /// `uses: evaluate`: the upstream `model.json` scored on the held-out week of `history.csv` (the
-/// latest, by default), every textbook metric recorded on the stage's run.
+/// latest, by default) or on a table of your own (`path:`), every textbook metric recorded on the
+/// stage's run.
 struct EvaluateStage: Stage {
-    static let keys = ["top_k", "threshold", "bins", "week"]
+    static let keys = ["top_k", "threshold", "bins", "week", "path"]
 
     var with: [String: SpecValue]
 
@@ -15,10 +16,16 @@ struct EvaluateStage: Stage {
                 throw StageSettings.Failure(message: "\(context.stage) needs model.json from an upstream training stage")
             }
             let model = try ModelArtifact.load(folder: source.artifacts)
-            let data = try StageFiles.readTable(context, "history.csv", required: [model.label], producer: "synthetic-cohort or csv")
-            var rows = data
             var week: Int?
-            if let weeks = data.numeric("week") {
+            let data: Table
+            if let path = with["path"]?.description {
+                let full = path.hasPrefix("/") ? path : "\(context.workspace.root)/\(path)"
+                data = try StageFiles.readTable(path: full, required: [model.label], types: [model.label: .numeric])
+            } else {
+                data = try StageFiles.readTable(context, "history.csv", required: [model.label], producer: "synthetic-cohort or csv")
+            }
+            var rows = data
+            if with["path"] == nil, let weeks = data.numeric("week") {
                 let chosen = try w.optionalInt("week") ?? Int(weeks.max() ?? 0)
                 rows = data.rows(weeks.indices.filter { Int(weeks[$0]) == chosen })
                 week = chosen
@@ -44,7 +51,7 @@ struct EvaluateStage: Stage {
                     "base_rate": BinaryMetrics.baseRate(labels),
                     "eval_rows": Double(rows.rowCount),
                 ],
-                params: ["eval_week": week.map(String.init) ?? "all", "k": String(k), "threshold": String(threshold)],
+                params: ["eval_on": with["path"]?.description ?? week.map { "week \($0)" } ?? "history", "k": String(k), "threshold": String(threshold)],
                 in: context)
         }
     }

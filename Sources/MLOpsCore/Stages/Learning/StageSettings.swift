@@ -51,7 +51,8 @@ enum StageFiles {
     }
 
     static func readTable(path: String, required: [String] = [], types: [String: TableCSV.ColumnType] = [:]) throws -> Table {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Mapped, not copied: a large table is parsed straight from the page cache.
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw StageSettings.Failure(message: "cannot read \(path)")
         }
         do {

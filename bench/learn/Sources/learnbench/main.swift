@@ -61,14 +61,14 @@ case "score":
     }
     emit(["rows_per_second": Double(x.rows) / best, "rows": x.rows, "checksum": checksum])
 case "csv":
-    // End to end: read the CSV, fit the encoder's standardisation on it, score every row.
+    // End to end, as the score stage does it: map the CSV, read it, fit the encoder's
+    // standardisation on it, and score every row column by column.
     let start = clock.now
-    let data = FileManager.default.contents(atPath: path)!
+    let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
     let table = try TableCSV.read(data)
     let encoder = try FeatureEncoder.fit(table, exclude: ["y"])
-    let fit = LogisticRegression.Fit(intercept: -2, weights: [Double](repeating: 0.1, count: encoder.width),
-                                     iterations: 0, gradientNorm: 0, converged: true, objective: 0)
-    let p = fit.probabilities(try encoder.encode(table))
+    let z = try encoder.linearPredictor(table, intercept: -2, weights: [Double](repeating: 0.1, count: encoder.width))
+    let p = z.map { 1 / (1 + exp(-$0)) }
     let seconds = (clock.now - start) / .seconds(1)
     emit(["rows_per_second": Double(table.rowCount) / seconds, "rows": table.rowCount, "seconds": seconds,
           "checksum": p.prefix(10).reduce(0, +), "peak_mib": peakMemoryMiB()])
