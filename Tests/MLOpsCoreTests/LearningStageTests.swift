@@ -160,6 +160,72 @@ struct LearningStageTests {
         #expect(metrics["hit_rate_at_k"] == 1) // the top two are the buyers
     }
 
+    @Test func aGateComparesTheCandidateWithTheChampionOnTheSameRows() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              weekly:
+                params: { week: 6, features: [age, income, tenure_months, products, days_since_purchase, web_visits, channel, region] }
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 3000, week: "${params.week}", history_weeks: 3 } }
+                  train: { needs: [ingest], uses: logistic-regression, with: { features: "${params.features}" } }
+                  evaluate: { needs: [train], uses: evaluate, with: { top_k: 1000, champion: propensity } }
+                  gate:
+                    needs: [evaluate]
+                    uses: gate
+                    with:
+                      rules:
+                        - { metric: auc, vs: champion, max_drop: 0.02 }
+                        - { metric: auc, vs: champion, max_drop: 0.05, test: delong, alpha: 0.05 }
+                        - { metric: hit_rate_at_k, vs: champion, max_drop: 0.10, test: two_proportion }
+                  deploy: { needs: [gate], uses: deploy, with: { model: propensity } }
+            """)
+        defer { ws.remove() }
+        let tracker = Tracker(store: try ws.store())
+        func gateParams(_ result: JobRunResult) throws -> [String: String] {
+            try tracker.params(of: try #require(result.stages.first { $0.name == "gate" }?.runID))
+        }
+        let first = try await ws.run("weekly")
+        #expect(first.run.status == .finished, "\(first.stages)")
+        #expect(try gateParams(first)["rule_1"] == "auc vs champion: no champion yet, so the relative rule passes: pass")
+
+        let second = try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(7)]))
+        #expect(second.run.status == .finished, "\(second.stages)")
+        let rules = try gateParams(second)
+        #expect(rules["rule_1"]?.contains("vs champion v1") == true)
+        #expect(rules["rule_2"]?.contains("DeLong") == true && rules["rule_2"]?.hasSuffix(": pass") == true)
+        #expect(rules["rule_3"]?.hasSuffix(": pass") == true, "\(rules)")
+        let evaluate = try #require(second.stages.first { $0.name == "evaluate" }?.runID)
+        #expect(try tracker.latestMetrics(of: evaluate).contains { $0.key == "champion_auc" })
+
+        // A much weaker candidate (one feature) against champion v2: the gate fails and says why.
+        let weak = try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(8), "features": .list([.string("region")])]))
+        #expect(weak.run.status == .failed)
+        let message = try #require(weak.stages.first { $0.name == "gate" }?.message)
+        #expect(message.hasPrefix("gate failed: auc 0."))
+        #expect(message.contains("vs champion v2"))
+        #expect(message.contains("dropped more than 0.02"))
+        #expect(message.contains("worse by more than 0.0500"))
+        #expect(weak.stages.first { $0.name == "deploy" }?.outcome == .skipped)
+        #expect(try ModelRegistry(store: try ws.store(), directory: ws.workspace.registryDirectory).aliases("propensity") == ["champion": 2])
+    }
+
+    @Test func aRelativeRuleWithoutAChampionComparisonIsRefused() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 300, week: 5, history_weeks: 2 } }
+                  train: { needs: [ingest], uses: logistic-regression }
+                  evaluate: { needs: [train], uses: evaluate }
+                  gate: { needs: [evaluate], uses: gate, with: { rules: [ { metric: auc, vs: champion, max_drop: 0.01 } ] } }
+            """)
+        defer { ws.remove() }
+        let result = try await ws.run("j")
+        #expect(result.stages.first { $0.name == "gate" }?.message == "gate: `vs: champion` needs an upstream evaluate stage with `champion: MODEL`")
+    }
+
     @Test func aTrainingWindowKeepsTheLastWeeksOnly() async throws {
         let ws = try TestWorkspace("""
             version: 1

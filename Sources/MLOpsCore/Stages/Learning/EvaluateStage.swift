@@ -3,9 +3,10 @@ import MLOpsLearn
 
 /// `uses: evaluate`: the upstream `model.json` scored on the held-out week of `history.csv` (the
 /// latest, by default) or on a table of your own (`path:`), every textbook metric recorded on the
-/// stage's run.
+/// stage's run. With `champion: MODEL`, the current champion is scored on the same rows too
+/// (`champion_*` metrics, and `evaluation.csv` with both scores), so a gate can compare them.
 struct EvaluateStage: Stage {
-    static let keys = ["top_k", "threshold", "bins", "week", "path"]
+    static let keys = ["top_k", "threshold", "bins", "week", "path", "champion"]
 
     var with: [String: SpecValue]
 
@@ -38,21 +39,46 @@ struct EvaluateStage: Stage {
             let p = try model.score(rows)
             let k = min(try w.int("top_k", 500), rows.rowCount)
             let threshold = try w.double("threshold", 0.5)
-            let confusion = BinaryMetrics.confusion(probabilities: p, labels: labels, threshold: threshold)
-            try StageFiles.report(
-                metrics: [
-                    "auc": BinaryMetrics.auc(scores: p, labels: labels),
-                    "log_loss": BinaryMetrics.logLoss(probabilities: p, labels: labels),
-                    "brier": BinaryMetrics.brier(probabilities: p, labels: labels),
-                    "precision": confusion.precision, "recall": confusion.recall, "f1": confusion.f1,
-                    "hit_rate_at_k": BinaryMetrics.hitRateAtK(scores: p, labels: labels, k: k),
-                    "lift_at_k": BinaryMetrics.liftAtK(scores: p, labels: labels, k: k),
-                    "ece": BinaryMetrics.expectedCalibrationError(probabilities: p, labels: labels, bins: try w.int("bins", 10)),
-                    "base_rate": BinaryMetrics.baseRate(labels),
-                    "eval_rows": Double(rows.rowCount),
-                ],
-                params: ["eval_on": with["path"]?.description ?? week.map { "week \($0)" } ?? "history", "k": String(k), "threshold": String(threshold)],
-                in: context)
+            var metrics = Self.metrics(p, labels, k: k, threshold: threshold, bins: try w.int("bins", 10))
+            var params = ["eval_on": with["path"]?.description ?? week.map { "week \($0)" } ?? "history", "k": String(k), "threshold": String(threshold)]
+            if let championName = with["champion"]?.description {
+                let registry = ModelRegistry(store: context.store, directory: context.workspace.registryDirectory)
+                var evaluation = Table()
+                evaluation.append("label", .numeric(labels.map { $0 ? 1 : 0 }))
+                evaluation.append("score", .numeric(p))
+                if let champion = try? registry.resolve(ModelRegistry.Reference(parsing: "\(championName)@champion")) {
+                    try registry.verify(champion)
+                    let championScores = try ModelArtifact.load(folder: champion.storageLocation).score(rows)
+                    for (key, value) in Self.metrics(championScores, labels, k: k, threshold: threshold, bins: try w.int("bins", 10)) {
+                        metrics["champion_\(key)"] = value
+                    }
+                    evaluation.append("champion_score", .numeric(championScores))
+                    params["champion_version"] = String(champion.version)
+                } else {
+                    params["champion_version"] = "none"
+                }
+                try StageFiles.write(TableCSV.write(evaluation), to: "evaluation.csv", in: context)
+            }
+            try StageFiles.report(metrics: metrics, params: params, in: context)
         }
+    }
+
+    /// Every metric of one model's scores; `hits_at_k` and `k` are the counts behind the hit rate.
+    static func metrics(_ p: [Double], _ labels: [Bool], k: Int, threshold: Double, bins: Int) -> [String: Double] {
+        let confusion = BinaryMetrics.confusion(probabilities: p, labels: labels, threshold: threshold)
+        let top = BinaryMetrics.topK(scores: p, k: k)
+        return [
+            "auc": BinaryMetrics.auc(scores: p, labels: labels),
+            "log_loss": BinaryMetrics.logLoss(probabilities: p, labels: labels),
+            "brier": BinaryMetrics.brier(probabilities: p, labels: labels),
+            "precision": confusion.precision, "recall": confusion.recall, "f1": confusion.f1,
+            "hit_rate_at_k": BinaryMetrics.hitRateAtK(scores: p, labels: labels, k: k),
+            "lift_at_k": BinaryMetrics.liftAtK(scores: p, labels: labels, k: k),
+            "ece": BinaryMetrics.expectedCalibrationError(probabilities: p, labels: labels, bins: bins),
+            "base_rate": BinaryMetrics.baseRate(labels),
+            "eval_rows": Double(labels.count),
+            "hits_at_k": Double(top.filter { labels[$0] }.count),
+            "k": Double(top.count),
+        ]
     }
 }

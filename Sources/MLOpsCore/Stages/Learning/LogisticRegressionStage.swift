@@ -58,7 +58,7 @@ struct LogisticRegressionStage: Stage {
                 metrics: ["train_rows": Double(train.rowCount), "train_positives": Double(labels.filter { $0 }.count),
                           "iterations": Double(fit.iterations), "gradient_norm": fit.gradientNorm, "converged": fit.converged ? 1 : 0,
                           "train_objective": fit.objective / Double(train.rowCount)],
-                params: ["features": String(encoder.width), "train_weeks": split.trainWeeks.map(String.init).joined(separator: ","),
+                params: ["inputs": String(encoder.width), "train_weeks": split.trainWeeks.map(String.init).joined(separator: ","),
                          "holdout_week": split.holdoutWeek.map(String.init) ?? "none"],
                 in: context)
             if !fit.converged {
