@@ -66,9 +66,7 @@ extension JobRunner {
                                     inputs: inputs, prefix: prefix)
             if last.outcome == .succeeded || last.outcome == .killed { return last }
             if attempt <= stage.retries {
-                let factor = pow(2.0, Double(attempt - 1))
-                let delay = min(SpecDuration(milliseconds: Int64(Double(stage.retryDelay.milliseconds) * factor)), stage.maxRetryDelay)
-                do { try await Task.sleep(for: delay.duration) } catch {
+                do { try await Task.sleep(for: stage.delay(afterAttempt: attempt).duration) } catch {
                     return Done(name: stage.name, outcome: .killed, message: "stopped by request", runID: last.runID, artifacts: nil, attempts: attempt)
                 }
             }
@@ -105,7 +103,7 @@ extension JobRunner {
             }
             var retryIn: SpecDuration?
             if outcome != .succeeded, outcome != .killed, attempt <= stage.retries {
-                retryIn = min(SpecDuration(milliseconds: Int64(Double(stage.retryDelay.milliseconds) * pow(2.0, Double(attempt - 1)))), stage.maxRetryDelay)
+                retryIn = stage.delay(afterAttempt: attempt)
             }
             report(.stageFinished(stage: stage.name, attempt: attempt, termination: termination, millis: ended - start, retryIn: retryIn))
             return Done(name: stage.name, outcome: outcome, message: termination.message, runID: runID,

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed, validated jobs.yaml: the one document that describes a workspace's jobs and monitors.
 public struct JobsFile: Sendable {
     public var path: String
@@ -56,6 +58,12 @@ public enum StageAction: Sendable, Hashable {
 }
 
 public struct StageSpec: Sendable {
+    /// The wait before the attempt after `attempt`: `retry_delay` doubled each time, at most `max_retry_delay`.
+    public func delay(afterAttempt attempt: Int) -> SpecDuration {
+        let factor = pow(2.0, Double(attempt - 1))
+        return min(SpecDuration(milliseconds: Int64(Double(retryDelay.milliseconds) * factor)), maxRetryDelay)
+    }
+
     public var name: String
     public var action: StageAction
     public var with: [String: SpecValue]
