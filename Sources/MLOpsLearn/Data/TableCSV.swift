@@ -53,13 +53,14 @@ public enum TableCSV {
         // per core. Column types are settled on a sample first; if a chunk still finds text in a
         // column the sample called numeric, the sequential parse below decides.
         let chunks = ProcessInfo.processInfo.activeProcessorCount
-        if chunks > 1, body.count > 4 << 20, !body.contains(UInt8(ascii: "\"")) {
-            var sampleEnd = 0, newlines = 0
-            while sampleEnd < body.count, newlines < 1000 {
-                if body[sampleEnd] == 10 { newlines += 1 }
+        let quoted = body.contains(UInt8(ascii: "\""))
+        if chunks > 1, body.count > 4 << 20, !quoted {
+            var sampleEnd = 0, sampleLines = 0
+            while sampleEnd < body.count, sampleLines < 1000 {
+                if body[sampleEnd] == 10 { sampleLines += 1 }
                 sampleEnd += 1
             }
-            while try parseRecords(UnsafeBufferPointer(rebasing: body[0..<sampleEnd]), firstLine: bodyLine, names: names,
+            while try parseRecords(UnsafeBufferPointer(rebasing: body[0..<sampleEnd]), quoted: false, firstLine: bodyLine, names: names,
                                    types: types, numeric: &numeric) == nil {}
             var bounds = [0]
             for k in 1..<chunks {
@@ -69,7 +70,7 @@ public enum TableCSV {
             }
             bounds.append(body.count)
             var firstLines = [bodyLine]
-            for k in 1..<chunks { firstLines.append(firstLines[k - 1] + body[bounds[k - 1]..<bounds[k]].reduce(0) { $0 + ($1 == 10 ? 1 : 0) }) }
+            for k in 1..<chunks { firstLines.append(firstLines[k - 1] + newlines(in: UnsafeBufferPointer(rebasing: body[bounds[k - 1]..<bounds[k]]))) }
             let results = UnsafeMutableBufferPointer<Result<Columns?, ParseError>>.allocate(capacity: chunks)
             results.initialize(repeating: .success(nil))
             defer { results.deinitialize().deallocate() }
@@ -78,7 +79,7 @@ public enum TableCSV {
             DispatchQueue.concurrentPerform(iterations: chunks) { k in
                 var flags = fixed
                 out[k] = Result { () throws(ParseError) -> Columns? in
-                    try parseRecords(UnsafeBufferPointer(rebasing: shared[cuts[k]..<cuts[k + 1]]), firstLine: lines[k],
+                    try parseRecords(UnsafeBufferPointer(rebasing: shared[cuts[k]..<cuts[k + 1]]), quoted: false, firstLine: lines[k],
                                      names: names, types: types, numeric: &flags)
                 }
             }
@@ -96,7 +97,7 @@ public enum TableCSV {
         }
         var columns: Columns?
         repeat {
-            columns = try parseRecords(body, firstLine: bodyLine, names: names, types: types, numeric: &numeric)
+            columns = try parseRecords(body, quoted: quoted, firstLine: bodyLine, names: names, types: types, numeric: &numeric)
         } while columns == nil
         var table = Table()
         for (i, name) in names.enumerated() {
@@ -105,16 +106,23 @@ public enum TableCSV {
         return table
     }
 
+    static func newlines(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var count = 0
+        for byte in bytes where byte == 10 { count += 1 }
+        return count
+    }
+
     struct Columns {
         var numbers: [[Double]]
         var texts: [[String]]
     }
 
-    /// Parses the records of `body`. An undeclared column that meets text becomes categorical and
-    /// the result is nil: the caller parses again with the new types, or gives up on a split.
-    static func parseRecords(_ body: UnsafeBufferPointer<UInt8>, firstLine: Int, names: [String], types: [String: ColumnType],
+    /// Parses the records of `body` (`quoted`: whether it holds a quote anywhere, as the caller's one
+    /// scan found). An undeclared column that meets text becomes categorical and the result is nil:
+    /// the caller parses again with the new types, or gives up on a split.
+    static func parseRecords(_ body: UnsafeBufferPointer<UInt8>, quoted: Bool, firstLine: Int, names: [String], types: [String: ColumnType],
                              numeric: inout [Bool]) throws(ParseError) -> Columns? {
-        if !body.contains(UInt8(ascii: "\"")) {
+        if !quoted {
             return try parseUnquoted(body, firstLine: firstLine, names: names, types: types, numeric: &numeric)
         }
         return try parseQuoted(body, firstLine: firstLine, names: names, types: types, numeric: &numeric)
@@ -126,8 +134,7 @@ public enum TableCSV {
                               numeric: inout [Bool]) throws(ParseError) -> Columns? {
         let cursor = Cursor(bytes: body)
         let columns = names.count
-        var expectedRows = 1
-        for byte in body where byte == 10 { expectedRows += 1 }
+        let expectedRows = newlines(in: body) + 1
         let buffers = numeric.map { $0 ? UnsafeMutableBufferPointer<Double>.allocate(capacity: expectedRows) : UnsafeMutableBufferPointer<Double>(start: nil, count: 0) }
         defer { buffers.forEach { $0.deallocate() } }
         var texts = names.map { _ in [String]() }
@@ -182,7 +189,7 @@ public enum TableCSV {
                             numeric: inout [Bool]) throws(ParseError) -> Columns? {
         var cursor = Cursor(bytes: body)
         cursor.line = firstLine
-        let expectedRows = body.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } + 1
+        let expectedRows = newlines(in: body) + 1
         let buffers = numeric.map { $0 ? UnsafeMutableBufferPointer<Double>.allocate(capacity: expectedRows) : UnsafeMutableBufferPointer<Double>(start: nil, count: 0) }
         defer { buffers.forEach { $0.deallocate() } }
         var texts = names.map { _ in [String]() }
