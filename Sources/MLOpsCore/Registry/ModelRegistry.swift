@@ -114,18 +114,8 @@ public struct ModelRegistry: Sendable {
     }
 
     static func listFiles(_ folder: String) throws -> [String] {
-        guard let enumerator = FileManager.default.enumerator(atPath: folder) else {
-            throw RegistryError("no folder \(folder)")
-        }
-        var files: [String] = []
-        while let path = enumerator.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: "\(folder)/\(path)", isDirectory: &isDirectory), !isDirectory.boolValue,
-               !(path as NSString).lastPathComponent.hasPrefix(".") {
-                files.append(path)
-            }
-        }
-        return files.sorted()
+        guard let files = FolderFiles.list(folder, skippingHidden: true) else { throw RegistryError("no folder \(folder)") }
+        return files
     }
 
     static func digest(_ files: [ModelVersion.File]) -> String {

@@ -78,12 +78,6 @@ struct RunsShowCommand: AsyncParsableCommand {
     }
 
     static func artifacts(in folder: String) -> [String] {
-        guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return [] }
-        var files: [String] = []
-        while let path = enumerator.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: "\(folder)/\(path)", isDirectory: &isDirectory), !isDirectory.boolValue { files.append(path) }
-        }
-        return files.sorted()
+        FolderFiles.list(folder) ?? []
     }
 }
