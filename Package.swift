@@ -8,32 +8,50 @@ let package = Package(
         .executable(name: "mlops", targets: ["mlops"]),
         .library(name: "MLOpsCore", targets: ["MLOpsCore"]),
         .library(name: "MLOpsLearn", targets: ["MLOpsLearn"]),
+        .library(name: "MLOpsServer", targets: ["MLOpsServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // posix_spawn with a new process group, and pidfd: the two things Foundation's Process cannot do.
-        .target(name: "CSystem"),
+        .target(name: "CProcessSpawn"),
         // Pure math: datasets, features, learners, metrics, synthetic cohorts. Foundation only.
         .target(name: "MLOpsLearn"),
         .target(
             name: "MLOpsCore",
             dependencies: [
-                "CSystem",
+                "CProcessSpawn",
                 "MLOpsLearn",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // HTTP: model serving and feedback, health, Prometheus metrics. Its own target so the core
+        // and its tests do not wait for SwiftNIO.
+        .target(
+            name: "MLOpsServer",
+            dependencies: [
+                "MLOpsCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .executableTarget(
             name: "mlops",
             dependencies: [
                 "MLOpsCore",
+                "MLOpsServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -125,15 +125,24 @@ struct LearningStageTests {
         #expect(result.stages.first { $0.name == "score" }?.message?.contains("changed after registration") == true)
     }
 
-    @Test func canaryIsRefusedAtValidationForNow() {
+    @Test func deployStrategiesAreCheckedAtValidation() {
+        #expect(diagnostics("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  d: { uses: deploy, with: { model: p, strategy: canary, steps: [ { set_weight: 10 }, { analysis: { metric: hit_rate, margin: 0.01 } } ] } }
+            """).isEmpty)
         let found = diagnostics("""
             version: 1
             jobs:
               j:
                 stages:
-                  d: { uses: deploy, with: { model: p, strategy: canary, steps: [ { set_weight: 10 } ] } }
+                  a: { uses: deploy, with: { model: p, strategy: blue_green, steps: [ { set_weight: 10 } ] } }
+                  b: { uses: deploy, with: { model: p, strategy: canary, steps: [ { analysis: auc } ], in_flight: queue } }
             """)
-        #expect(found.map(\.message) == ["strategy canary is not available in this version of mlops"])
+        #expect(found.map(\.path) == ["jobs.j.stages.a.with.steps", "jobs.j.stages.b.with.steps[0].analysis", "jobs.j.stages.b.with.in_flight"])
+        #expect(found.first?.message.contains("blue-green switches all traffic at once") == true)
     }
 
     @Test func evaluateOnAGivenTable() async throws {

@@ -38,6 +38,8 @@ public enum RolloutEvent: Sendable, Hashable {
     case analysis(Verdict, reason: String, bakeExpired: Bool)
     /// A person releases a pause (`mlops promote`).
     case promote
+    /// A bake reached `max_duration` without the samples it needs.
+    case bakeExpired(reason: String)
     case abort(reason: String)
     case rollback(reason: String)
 }
@@ -83,6 +85,12 @@ public struct RolloutMachine: Sendable {
                 case .rollback: return .aborted(reason: "analysis inconclusive at max_duration: \(reason)")
                 }
             }
+        case let (.progressing(step), .bakeExpired(reason)):
+            guard case .bake = steps[step] else { throw RolloutRefusal(description: "step \(step + 1) is not a bake") }
+            switch onInconclusive {
+            case .pause: return .paused(step: step, reason: "bake incomplete at max_duration: \(reason)")
+            case .rollback: return .aborted(reason: "bake incomplete at max_duration: \(reason)")
+            }
         case let (.paused(step, _), .promote):
             return advance(from: step)
         case (.pending, .abort(let reason)), (.progressing, .abort(let reason)), (.paused, .abort(let reason)):
@@ -114,11 +122,25 @@ public struct RolloutMachine: Sendable {
         }
     }
 
+    /// The event as the rollout's history names it.
+    public static func eventName(_ event: RolloutEvent) -> String {
+        switch event {
+        case .start: return "start"
+        case .stepCompleted: return "step_completed"
+        case let .analysis(verdict, _, _): return "analysis_\(verdict)"
+        case .bakeExpired: return "bake_expired"
+        case .promote: return "promote"
+        case .abort: return "abort"
+        case .rollback: return "rollback"
+        }
+    }
+
     static func describe(_ event: RolloutEvent) -> String {
         switch event {
         case .start: return "start"
         case .stepCompleted: return "complete a step"
         case .analysis: return "take an analysis verdict"
+        case .bakeExpired: return "end a bake"
         case .promote: return "be promoted"
         case .abort: return "be aborted"
         case .rollback: return "be rolled back"

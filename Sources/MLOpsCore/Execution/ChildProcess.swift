@@ -1,4 +1,4 @@
-import CSystem
+import CProcessSpawn
 import Foundation
 
 /// A command started in its own process group, its output copied to log files (and echoed), with a

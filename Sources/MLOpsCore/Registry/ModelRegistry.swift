@@ -200,15 +200,54 @@ public struct ModelRegistry: Sendable {
         guard target.status == .ready else { throw RegistryError("\(target.reference) is \(target.status.rawValue), not READY; an alias points only at a whole version") }
         try verify(target)
         return try store.database.write { db in
-            let previous = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias])
-            try db.execute(sql: """
-                INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)
-                ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version
-                """, arguments: [name, alias, version])
-            try db.execute(sql: "UPDATE registered_models SET last_updated_time = ? WHERE name = ?", arguments: [Store.nowMillis(), name])
-            try AuditLog.record(db, entityType: "alias", entityID: "\(name)@\(alias)", action: "move",
-                                from: previous.map(String.init), to: String(version), detail: reason)
-            return previous
+            try Self.moveAlias(db, name, alias, to: version, reason: reason)
+        }
+    }
+
+    /// Moves an alias inside the caller's transaction (a rollout's transition moves `champion` in
+    /// the same transaction as its own state), with its audit row.
+    @discardableResult
+    static func moveAlias(_ db: Database, _ name: String, _ alias: String, to version: Int, reason: String) throws -> Int? {
+        let previous = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias])
+        guard previous != version else { return previous }
+        try db.execute(sql: """
+            INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)
+            ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version
+            """, arguments: [name, alias, version])
+        try db.execute(sql: "UPDATE registered_models SET last_updated_time = ? WHERE name = ?", arguments: [Store.nowMillis(), name])
+        try AuditLog.record(db, entityType: "alias", entityID: "\(name)@\(alias)", action: "move",
+                            from: previous.map(String.init), to: String(version), detail: reason)
+        return previous
+    }
+
+    /// Removes an alias inside the caller's transaction, with its audit row; nothing if it is not set.
+    static func removeAlias(_ db: Database, _ name: String, _ alias: String, reason: String) throws {
+        guard let previous = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias]) else { return }
+        try db.execute(sql: "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias])
+        try AuditLog.record(db, entityType: "alias", entityID: "\(name)@\(alias)", action: "remove", from: String(previous), detail: reason)
+    }
+
+    /// Sets a tag on a version inside the caller's transaction.
+    static func tag(_ db: Database, _ name: String, _ version: Int, _ key: String, _ value: String) throws {
+        try db.execute(sql: """
+            INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)
+            ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value
+            """, arguments: [name, version, key, value])
+        try AuditLog.record(db, entityType: "model_version", entityID: "\(name)/\(version)", action: "tag", to: "\(key)=\(value)")
+    }
+
+    public func tag(_ name: String, _ version: Int, _ tags: [String: String]) throws {
+        _ = try self.version(name, version)
+        try store.database.write { db in
+            for (key, value) in tags.sorted(by: { $0.key < $1.key }) { try Self.tag(db, name, version, key, value) }
+        }
+    }
+
+    /// The version registered from the run `runID`, if any: how a gate finds the candidate it judged.
+    public func version(registeredFrom runID: String, name: String) throws -> ModelVersion? {
+        try store.database.read { db in
+            try ModelVersion.fetchOne(db, sql: "SELECT * FROM model_versions WHERE name = ? AND source_run_id = ? ORDER BY version DESC LIMIT 1",
+                                      arguments: [name, runID])
         }
     }
 

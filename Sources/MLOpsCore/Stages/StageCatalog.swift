@@ -39,17 +39,11 @@ public struct StageCatalog: Sendable {
                    make: { LogisticRegressionStage(with: $0) }, validate: allowKeys(LogisticRegressionStage.keys)),
         Descriptor(name: "evaluate", summary: "AUC, log loss, Brier, precision/recall/F1, hit rate and lift at k, ECE on the held-out week",
                    make: { EvaluateStage(with: $0) }, validate: allowKeys(EvaluateStage.keys)),
-        Descriptor(name: "gate", summary: "passes a candidate only if upstream metrics meet `rules` (min/max)",
+        Descriptor(name: "gate", summary: "passes a candidate only if upstream metrics meet `rules` (min/max, vs champion); a failure tags it gate=failed",
                    make: { GateStage(with: $0) }, validate: allowKeys(GateStage.keys)),
-        Descriptor(name: "deploy", summary: "registers the upstream model and promotes it (strategy replace; canary and blue_green with rollouts)",
+        Descriptor(name: "deploy", summary: "registers the upstream model and rolls it out: replace, canary or blue_green",
                    make: { DeployStage(with: $0) },
-                   validate: { reader, node, path, _ in
-                       if let spec = DeploySpecParser.parse(node, path: path, reader: &reader), spec.strategy != .replace {
-                           reader.error(StageCatalog.child(node, "strategy"), "\(path).strategy",
-                                        "strategy \(spec.strategy.rawValue) is not available in this version of mlops",
-                                        hint: "use `strategy: replace`; canary and blue_green arrive with rollouts")
-                       }
-                   }),
+                   validate: { reader, node, path, _ in _ = DeploySpecParser.parse(node, path: path, reader: &reader) }),
         Descriptor(name: "score", summary: "scores current.csv with a model alias, picks whom to contact, keeps a random holdout",
                    make: { ScoreStage(with: $0) }, validate: allowKeys(ScoreStage.keys)),
     ].map { ($0.name, $0) }))

@@ -164,6 +164,58 @@ extension Store {
                 CREATE INDEX predictions_by_run ON predictions(run_uuid);
                 """)
         }
+        migrator.registerMigration("v3: rollouts, outcomes") { db in
+            try db.execute(sql: """
+                -- A rollout of one candidate version of a model; at most one in flight per model.
+                CREATE TABLE rollouts (
+                    id TEXT PRIMARY KEY,
+                    model_name TEXT NOT NULL REFERENCES registered_models(name) ON UPDATE CASCADE,
+                    candidate_version INTEGER NOT NULL,
+                    stable_version INTEGER,
+                    strategy TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    step INTEGER NOT NULL DEFAULT 0,
+                    reason TEXT,
+                    weight INTEGER NOT NULL DEFAULT 0,
+                    job_run_id TEXT,
+                    started_time INTEGER NOT NULL,
+                    step_started_time INTEGER NOT NULL,
+                    bake_started_time INTEGER,
+                    promoted_time INTEGER,
+                    previous_until INTEGER,
+                    finished_time INTEGER,
+                    analysis TEXT,
+                    updated_time INTEGER NOT NULL
+                );
+                CREATE UNIQUE INDEX one_rollout_in_flight ON rollouts(model_name)
+                    WHERE state IN ('pending', 'progressing', 'paused');
+                CREATE INDEX rollouts_by_model ON rollouts(model_name, started_time);
+                CREATE TABLE rollout_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+                    time INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    event TEXT NOT NULL,
+                    from_state TEXT,
+                    to_state TEXT NOT NULL,
+                    step INTEGER,
+                    weight INTEGER NOT NULL,
+                    detail TEXT
+                );
+                CREATE INDEX rollout_events_by_rollout ON rollout_events(rollout_id, id);
+                -- What happened after a prediction: its label, observed at observed_time (a label
+                -- is mature, and counts in an analysis, once that time has passed).
+                CREATE TABLE outcomes (
+                    prediction_id INTEGER PRIMARY KEY REFERENCES predictions(id),
+                    label INTEGER NOT NULL,
+                    observed_time INTEGER NOT NULL,
+                    recorded_time INTEGER NOT NULL
+                );
+                ALTER TABLE predictions ADD COLUMN rollout_id TEXT;
+                CREATE INDEX predictions_by_version_time ON predictions(model_name, model_version, created_time);
+                """)
+        }
         return migrator
     }
 }

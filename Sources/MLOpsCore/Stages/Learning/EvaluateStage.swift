@@ -42,6 +42,7 @@ struct EvaluateStage: Stage {
             var metrics = Self.metrics(p, labels, k: k, threshold: threshold, bins: try w.int("bins", 10))
             var params = ["eval_on": with["path"]?.description ?? week.map { "week \($0)" } ?? "history", "k": String(k), "threshold": String(threshold)]
             if let championName = with["champion"]?.description {
+                params["champion_model"] = championName
                 let registry = ModelRegistry(store: context.store, directory: context.workspace.registryDirectory)
                 var evaluation = Table()
                 evaluation.append("label", .numeric(labels.map { $0 ? 1 : 0 }))

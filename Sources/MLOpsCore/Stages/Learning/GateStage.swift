@@ -9,7 +9,7 @@ import MLOpsLearn
 /// With no champion yet, relative rules pass and say so. Each rule's value, bound, verdict and
 /// reason is recorded; one failure fails the stage (and skips deploy) with the reason.
 struct GateStage: Stage {
-    static let keys = ["rules"]
+    static let keys = ["rules", "model"]
 
     var with: [String: SpecValue]
 
@@ -99,7 +99,28 @@ struct GateStage: Stage {
             }
             metrics["gate_passed"] = failures.isEmpty ? 1 : 0
             try StageFiles.report(metrics: metrics, params: params, in: context)
-            if !failures.isEmpty { throw StageSettings.Failure(message: "gate failed: " + failures.joined(separator: "; ")) }
+            if !failures.isEmpty {
+                let reason = "gate failed: " + failures.joined(separator: "; ")
+                try markCandidate(reason: reason, reported: reported, context: context)
+                throw StageSettings.Failure(message: reason)
+            }
+        }
+    }
+
+    /// A failed candidate is kept, and says why: it is registered (if deploy has not already done
+    /// so) and tagged `gate=failed`; a rollout of it under way is rolled back.
+    func markCandidate(reason: String, reported: [String: String], context: StageContext) throws {
+        guard let name = with["model"]?.description ?? reported["champion_model"],
+              let source = context.input(with: "model.json"), let runID = source.runID else { return }
+        let registry = ModelRegistry(store: context.store, directory: context.workspace.registryDirectory)
+        let candidate = try registry.version(registeredFrom: runID, name: name)
+            ?? registry.register(name: name, from: source.artifacts, runID: runID,
+                                 tags: ["mlops.job": context.job, "mlops.job_run": context.parentRunID])
+        try registry.tag(name, candidate.version, ["gate": "failed", "gate_reason": reason])
+        let controller = RolloutController(store: context.store)
+        if let rollout = try controller.rollouts.inFlight(name), rollout.candidateVersion == candidate.version {
+            try controller.abort(name, reason: reason, now: Store.nowMillis())
+            context.echo?(.stderr, "rollout of \(name) v\(candidate.version) rolled back: \(reason)")
         }
     }
 

@@ -6,6 +6,10 @@ import MLOpsLearn
 /// chooses whom to contact: the top `top_k` (or everyone at or above `threshold`), except a small
 /// random holdout (default 5%) that is never contacted, so the base rate and the lift stay
 /// measurable without selection bias. Every prediction is stored and written to predictions.csv.
+/// Scoring with `champion` while a rollout is in flight splits the base by sticky hash: each
+/// customer is scored by its arm's version, each arm contacts its share of `top_k`, and every
+/// prediction records its version and the rollout. The rollout is advanced first, so the weekly
+/// batch is where a batch-scored model's rollout moves on.
 struct ScoreStage: Stage {
     static let keys = ["model", "alias", "top_k", "threshold", "holdout", "seed", "entity", "period"]
 
@@ -17,7 +21,17 @@ struct ScoreStage: Stage {
             let name = w.string("model", "")
             guard !name.isEmpty else { throw StageSettings.Failure(message: "\(context.stage): `model` names the registered model to score with") }
             let registry = ModelRegistry(store: context.store, directory: context.workspace.registryDirectory)
-            let version = try registry.resolve(ModelRegistry.Reference(parsing: "\(name)@\(w.string("alias", "champion"))"))
+            let alias = w.string("alias", "champion")
+            var rollout: Rollout?
+            if alias == "champion", try registry.models().contains(where: { $0.name == name }) {
+                let controller = RolloutController(store: context.store)
+                for transition in try controller.advance(name, now: Store.nowMillis()) {
+                    context.echo?(.stderr, "rollout \(name) v\(transition.rollout.candidateVersion): \(transition.from.name) → \(transition.rollout.state.name) (weight \(transition.rollout.weight)%)")
+                }
+                rollout = try controller.rollouts.inFlight(name).flatMap { $0.weight > 0 && $0.stableVersion != nil ? $0 : nil }
+            }
+            let version = try rollout.map { try registry.version(name, $0.stableVersion!) }
+                ?? registry.resolve(ModelRegistry.Reference(parsing: "\(name)@\(alias)"))
             try registry.verify(version)
             let model = try ModelArtifact.load(folder: version.storageLocation)
             let rows = try StageFiles.readTable(context, "current.csv", producer: "synthetic-cohort or csv with `current`")
@@ -26,7 +40,17 @@ struct ScoreStage: Stage {
                 throw StageSettings.Failure(message: "\(context.stage): current.csv has no entity column '\(entityColumn)'")
             }
             let periods = rows.numeric(w.string("period", "week"))
-            let scores = try model.score(rows)
+            var scores = try model.score(rows)
+            var versions = [Int](repeating: version.version, count: rows.rowCount)
+            if let rollout {
+                let candidate = try registry.version(name, rollout.candidateVersion)
+                try registry.verify(candidate)
+                let candidateScores = try ModelArtifact.load(folder: candidate.storageLocation).score(rows)
+                for i in 0..<rows.rowCount where rollout.version(for: entities[i]) == candidate.version {
+                    scores[i] = candidateScores[i]
+                    versions[i] = candidate.version
+                }
+            }
             let holdoutShare = try w.double("holdout", 0.05)
             guard (0..<1).contains(holdoutShare) else { throw StageSettings.Failure(message: "\(context.stage): `holdout` is a share in [0, 1)") }
             let seed = UInt64(truncatingIfNeeded: try w.int("seed", 7))
@@ -40,19 +64,24 @@ struct ScoreStage: Stage {
             if let threshold = with["threshold"]?.double {
                 for i in eligible where scores[i] >= threshold { contacted[i] = true }
             } else {
+                // Each arm contacts its share of k from its own ranking, so both arms are judged
+                // at the same depth of their list.
                 let k = try w.int("top_k", 1000)
-                let ranked = BinaryMetrics.topK(scores: eligible.map { scores[$0] }, k: k).map { eligible[$0] }
-                for i in ranked { contacted[i] = true }
+                let arms = Dictionary(grouping: eligible) { versions[$0] }
+                for (_, members) in arms {
+                    let share = Int((Double(k) * Double(members.count) / Double(max(1, eligible.count))).rounded())
+                    for i in BinaryMetrics.topK(scores: members.map { scores[$0] }, k: share) { contacted[members[i]] = true }
+                }
             }
             let now = Store.nowMillis()
             try context.store.database.write { db in
                 let insert = try db.cachedStatement(sql: """
-                    INSERT INTO predictions (run_uuid, model_name, model_version, entity_id, period, score, contacted, holdout, created_time)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO predictions (run_uuid, model_name, model_version, entity_id, period, score, contacted, holdout, created_time, rollout_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 for i in 0..<rows.rowCount {
-                    try insert.execute(arguments: [context.runID, name, version.version, entities[i], periods.map { Int($0[i]) },
-                                                   scores[i], contacted[i], holdout[i], now])
+                    try insert.execute(arguments: [context.runID, name, versions[i], entities[i], periods.map { Int($0[i]) },
+                                                   scores[i], contacted[i], holdout[i], now, rollout?.id])
                 }
             }
             var out = MLOpsLearn.Table()
@@ -61,13 +90,18 @@ struct ScoreStage: Stage {
             out.append("score", .numeric(scores))
             out.append("contacted", .numeric(contacted.map { $0 ? 1 : 0 }))
             out.append("holdout", .numeric(holdout.map { $0 ? 1 : 0 }))
-            out.append("model_version", .numeric([Double](repeating: Double(version.version), count: rows.rowCount)))
+            out.append("model_version", .numeric(versions.map(Double.init)))
             try StageFiles.write(TableCSV.write(out), to: "predictions.csv", in: context)
-            try StageFiles.report(
-                metrics: ["scored": Double(rows.rowCount), "contacted": Double(contacted.filter { $0 }.count),
-                          "holdout": Double(holdout.filter { $0 }.count), "model_version": Double(version.version),
-                          "mean_score": scores.reduce(0, +) / Double(max(1, scores.count))],
-                params: ["scored_with": version.reference], in: context)
+            var metrics = ["scored": Double(rows.rowCount), "contacted": Double(contacted.filter { $0 }.count),
+                           "holdout": Double(holdout.filter { $0 }.count), "model_version": Double(version.version),
+                           "mean_score": scores.reduce(0, +) / Double(max(1, scores.count))]
+            var params = ["scored_with": version.reference]
+            if let rollout {
+                metrics["scored_by_candidate"] = Double(versions.filter { $0 == rollout.candidateVersion }.count)
+                params["scored_with"] = "\(name)/\(rollout.stableVersion!) and candidate \(name)/\(rollout.candidateVersion) at \(rollout.weight)%"
+                params["rollout"] = rollout.id
+            }
+            try StageFiles.report(metrics: metrics, params: params, in: context)
         }
     }
 

@@ -1,0 +1,22 @@
+/// Which arm an entity is in. The bucket is a stable hash of the rollout and the entity, so an
+/// entity stays in its arm across weeks and requests (outcomes attribute cleanly to one version),
+/// raising the weight only moves more buckets to the candidate, and each rollout draws afresh.
+public enum StickyRouting {
+    public static let buckets: UInt64 = 10_000
+
+    public static func bucket(_ entity: String, salt: String) -> Int {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in salt.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        hash = (hash ^ 0x7C) &* 0x100_0000_01B3
+        for byte in entity.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        // FNV's low bits mix poorly; fold the high half in before taking the bucket.
+        hash ^= hash >> 29
+        hash = hash &* 0xBF58_476D_1CE4_E5B9
+        hash ^= hash >> 32
+        return Int(hash % buckets)
+    }
+
+    public static func takesCandidate(_ entity: String, salt: String, weight: Int) -> Bool {
+        bucket(entity, salt: salt) < weight * Int(buckets) / 100
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+
+/// Predictions and the outcomes that arrive for them later: what a rollout's analysis and the
+/// monitors count. Writes are batched, one transaction a batch, with a prepared statement.
+public struct PredictionLog: Sendable {
+    public let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    /// One prediction to record.
+    public struct Entry: Sendable, Hashable {
+        public var id: Int64?
+        public var runID: String
+        public var model: String
+        public var version: Int
+        public var entity: String
+        public var period: Int?
+        public var score: Double
+        public var contacted: Bool
+        public var holdout: Bool
+        public var time: Int64
+        public var rolloutID: String?
+
+        public init(id: Int64? = nil, runID: String, model: String, version: Int, entity: String, period: Int? = nil, score: Double,
+                    contacted: Bool = true, holdout: Bool = false, time: Int64, rolloutID: String? = nil) {
+            self.id = id
+            self.runID = runID
+            self.model = model
+            self.version = version
+            self.entity = entity
+            self.period = period
+            self.score = score
+            self.contacted = contacted
+            self.holdout = holdout
+            self.time = time
+            self.rolloutID = rolloutID
+        }
+    }
+
+    /// Records `entries` in one transaction; entries without an id get the next ones.
+    @discardableResult
+    public func record(_ entries: [Entry]) throws -> [Int64] {
+        guard !entries.isEmpty else { return [] }
+        return try store.database.write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO predictions (id, run_uuid, model_name, model_version, entity_id, period, score, contacted, holdout, created_time, rollout_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            var ids: [Int64] = []
+            ids.reserveCapacity(entries.count)
+            for e in entries {
+                insert.setUncheckedArguments([e.id, e.runID, e.model, e.version, e.entity, e.period, e.score, e.contacted, e.holdout, e.time, e.rolloutID])
+                try insert.execute()
+                ids.append(db.lastInsertedRowID)
+            }
+            return ids
+        }
+    }
+
+    /// Reserves `count` prediction ids, so a server can answer with an id before the batch that
+    /// holds it is written. SQLite's AUTOINCREMENT never hands out an id at or below its sequence,
+    /// so another writer (a batch scoring run) cannot take one of them.
+    public func reserveIDs(_ count: Int) throws -> Range<Int64> {
+        try store.database.write { db in
+            let max = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM predictions") ?? 0
+            let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'predictions'")
+            let first = Swift.max(max, sequence ?? 0) + 1
+            let last = first + Int64(count) - 1
+            if sequence == nil {
+                try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('predictions', ?)", arguments: [last])
+            } else {
+                try db.execute(sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = 'predictions'", arguments: [last])
+            }
+            return first..<(last + 1)
+        }
+    }
+
+    public enum OutcomeTarget: Sendable, Hashable {
+        case prediction(Int64)
+        /// The entity's latest prediction (of `model`, when given).
+        case entity(String, model: String?)
+    }
+
+    public struct OutcomeError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Records a label for a prediction; a later label for the same prediction replaces it.
+    /// Returns the prediction it was attached to.
+    @discardableResult
+    public func recordOutcome(_ target: OutcomeTarget, label: Bool, observedTime: Int64, now: Int64 = Store.nowMillis()) throws -> Int64 {
+        try store.database.write { db in
+            let predictionID: Int64?
+            switch target {
+            case let .prediction(id):
+                predictionID = try Int64.fetchOne(db, sql: "SELECT id FROM predictions WHERE id = ?", arguments: [id])
+            case let .entity(entity, model):
+                predictionID = try Int64.fetchOne(db, sql: """
+                    SELECT id FROM predictions WHERE entity_id = ? AND (? IS NULL OR model_name = ?) ORDER BY created_time DESC, id DESC LIMIT 1
+                    """, arguments: [entity, model, model])
+            }
+            guard let predictionID else {
+                switch target {
+                case let .prediction(id): throw OutcomeError(description: "no prediction \(id)")
+                case let .entity(entity, model): throw OutcomeError(description: "no prediction for entity '\(entity)'" + (model.map { " of model \($0)" } ?? ""))
+                }
+            }
+            try db.execute(sql: """
+                INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time) VALUES (?, ?, ?, ?)
+                ON CONFLICT (prediction_id) DO UPDATE SET label = excluded.label, observed_time = excluded.observed_time, recorded_time = excluded.recorded_time
+                """, arguments: [predictionID, label, observedTime, now])
+            return predictionID
+        }
+    }
+}

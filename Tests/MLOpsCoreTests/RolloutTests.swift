@@ -1,0 +1,205 @@
+import Foundation
+import GRDB
+import Testing
+@testable import MLOpsCore
+
+/// Persisted rollouts driven by the controller on a simulated clock, with real predictions and
+/// outcomes in a real store.
+@Suite("Rollouts: canary, blue-green, analysis on mature outcomes, rollback")
+struct RolloutTests {
+    static let day: Int64 = 86_400_000
+    let t0: Int64 = 1_700_000_000_000
+
+    struct Fixture {
+        let ws: TestWorkspace
+        let store: Store
+        let registry: ModelRegistry
+        let controller: RolloutController
+        let log: PredictionLog
+    }
+
+    /// A model with v1 champion and v2 registered.
+    func fixture() throws -> Fixture {
+        let ws = try TestWorkspace()
+        try FileManager.default.createDirectory(atPath: ws.path("model"), withIntermediateDirectories: true)
+        try ws.write("model/model.json", "{}")
+        let store = try ws.store()
+        let registry = ModelRegistry(store: store, directory: ws.workspace.registryDirectory)
+        _ = try registry.register(name: "m", from: ws.path("model"), runID: nil)
+        _ = try registry.register(name: "m", from: ws.path("model"), runID: nil)
+        try registry.setAlias("m", "champion", to: 1, reason: "test")
+        return Fixture(ws: ws, store: store, registry: registry, controller: RolloutController(store: store), log: PredictionLog(store: store))
+    }
+
+    func canary(_ steps: [DeploySpec.Step], onInconclusive: DeploySpec.OnInconclusive = .pause, strategy: DeploySpec.Strategy = .canary,
+                keep: SpecDuration? = nil) -> RolloutPlan {
+        RolloutPlan(DeploySpec(model: "m", strategy: strategy, steps: steps, keepPreviousFor: keep, onInconclusive: onInconclusive))
+    }
+
+    /// `n` contacted predictions routed by the rollout at `time`, with labels observed a week later:
+    /// the candidate's hit with probability `candidateRate`, the stable version's with `stableRate`.
+    func traffic(_ f: Fixture, _ rollout: Rollout, n: Int, time: Int64, candidateRate: Double, stableRate: Double, prefix: String) throws {
+        let current = try #require(try f.controller.rollouts.rollout(rollout.id))
+        var entries: [PredictionLog.Entry] = []
+        for i in 0..<n {
+            let entity = "\(prefix)-\(i)"
+            let version = current.version(for: entity)
+            entries.append(.init(runID: "r", model: "m", version: version, entity: entity, score: 0.5, time: time, rolloutID: current.id))
+        }
+        let ids = try f.log.record(entries)
+        var counters: [Int: Int] = [:]
+        for (entry, id) in zip(entries, ids) {
+            let rate = entry.version == current.candidateVersion ? candidateRate : stableRate
+            let k = counters[entry.version, default: 0]
+            counters[entry.version] = k + 1
+            // Deterministic: the first `rate` share of every 20 predictions of an arm are hits.
+            try f.log.recordOutcome(.prediction(id), label: Double(k % 20) < rate * 20, observedTime: time + 7 * Self.day)
+        }
+    }
+
+    func champion(_ f: Fixture) throws -> Int? { try f.registry.aliases("m")["champion"] }
+
+    @Test func aCanaryThatPassesIsPromoted() throws {
+        let f = try fixture()
+        defer { f.ws.remove() }
+        let plan = canary([.setWeight(20), .bake(minDuration: .init(milliseconds: 7 * Self.day), minSamples: 300, maxDuration: .init(milliseconds: 28 * Self.day)),
+                           .analysis(metric: "hit_rate", margin: 0.05), .setWeight(50)])
+        let rollout = try f.controller.rollouts.create(model: "m", candidate: 2, stable: 1, plan: plan, jobRunID: nil, now: t0)
+        try f.controller.advance("m", now: t0)
+        var now = try #require(try f.controller.rollouts.inFlight("m"))
+        #expect(now.state == .progressing(step: 1) && now.weight == 20)
+        #expect(try f.registry.aliases("m") == ["champion": 1, "challenger": 2])
+        try traffic(f, rollout, n: 3000, time: t0 + Self.day, candidateRate: 0.30, stableRate: 0.30, prefix: "a")
+        // Labels are not mature yet: the bake waits even after its minimum time.
+        try f.controller.advance("m", now: t0 + 7 * Self.day)
+        #expect(try f.controller.rollouts.inFlight("m")?.state == .progressing(step: 1))
+        let made = try f.controller.advance("m", now: t0 + 9 * Self.day)
+        #expect(made.map(\.event) == ["step_completed", "analysis_pass", "step_completed"])
+        now = try #require(try f.controller.rollouts.latest("m"))
+        #expect(now.state == .promoted && now.weight == 100)
+        #expect(try champion(f) == 2)
+        #expect(try f.registry.aliases("m")["challenger"] == nil)
+        let analysis = try #require(now.analysis)
+        #expect(analysis.verdict == "pass" && analysis.candidate.trials > 400 && analysis.stable!.trials > 2000)
+        // Every transition is an event and an audit row.
+        let events = try f.controller.rollouts.events(rollout.id)
+        #expect(events.map(\.to_state) == ["pending", "progressing", "progressing", "progressing", "progressing", "promoted"])
+        #expect(try f.ws.count("SELECT COUNT(*) FROM audit_log WHERE entity_type = 'rollout'") == events.count)
+    }
+
+    @Test func aCanaryThatFailsIsRolledBackAndTagged() throws {
+        let f = try fixture()
+        defer { f.ws.remove() }
+        let plan = canary([.setWeight(30), .bake(minDuration: nil, minSamples: 200, maxDuration: nil), .analysis(metric: "hit_rate", margin: 0.02)])
+        let rollout = try f.controller.rollouts.create(model: "m", candidate: 2, stable: 1, plan: plan, jobRunID: nil, now: t0)
+        try f.controller.advance("m", now: t0)
+        try traffic(f, rollout, n: 4000, time: t0, candidateRate: 0.10, stableRate: 0.30, prefix: "b")
+        let made = try f.controller.advance("m", now: t0 + 8 * Self.day)
+        #expect(made.map(\.rollout.state.name) == ["progressing", "aborted", "rolled_back"])
+        #expect(try champion(f) == 1)
+        let version = try f.ws.store().database.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, value FROM model_version_tags WHERE name = 'm' AND version = 2")
+                .reduce(into: [String: String]()) { $0[$1["key"]] = $1["value"] }
+        }
+        #expect(version["rollout"] == "rolled_back")
+        #expect(version["rollback_reason"]?.contains("worse by more than 0.0200") == true)
+        // Rolling back again changes nothing.
+        let again = try f.controller.rollback("m", reason: "again", now: t0 + 9 * Self.day)
+        #expect(again.map(\.rollout.state.name) == ["rolled_back"])
+        #expect(try champion(f) == 1)
+    }
+
+    @Test func anInconclusiveCanaryWaitsThenPausesAndNeverPromotesOnATimer() throws {
+        let f = try fixture()
+        defer { f.ws.remove() }
+        let plan = canary([.setWeight(10), .bake(minDuration: .init(milliseconds: Self.day), minSamples: 20, maxDuration: .init(milliseconds: 14 * Self.day)),
+                           .analysis(metric: "hit_rate", margin: 0.01)])
+        let rollout = try f.controller.rollouts.create(model: "m", candidate: 2, stable: 1, plan: plan, jobRunID: nil, now: t0)
+        try f.controller.advance("m", now: t0)
+        try traffic(f, rollout, n: 400, time: t0, candidateRate: 0.30, stableRate: 0.30, prefix: "c")
+        // Enough samples to end the bake, too few to decide: the analysis keeps waiting.
+        let waiting = try f.controller.advance("m", now: t0 + 8 * Self.day)
+        #expect(waiting.map(\.event) == ["step_completed"])
+        let stored = try #require(try f.controller.rollouts.inFlight("m"))
+        #expect(stored.state == .progressing(step: 2) && stored.analysis?.verdict == "insufficient")
+        let paused = try f.controller.advance("m", now: t0 + 15 * Self.day)
+        #expect(paused.map(\.rollout.state.name) == ["paused"])
+        #expect(try f.controller.advance("m", now: t0 + 60 * Self.day).isEmpty)
+        #expect(try champion(f) == 1)
+        // A person may promote past it.
+        let promoted = try f.controller.promote("m", now: t0 + 61 * Self.day)
+        #expect(promoted.last?.rollout.state == .promoted)
+        #expect(try champion(f) == 2)
+    }
+
+    @Test func inconclusiveWithRollbackPolicyRollsBack() throws {
+        let f = try fixture()
+        defer { f.ws.remove() }
+        let plan = canary([.setWeight(10), .bake(minDuration: nil, minSamples: 500, maxDuration: .init(milliseconds: 7 * Self.day))], onInconclusive: .rollback)
+        _ = try f.controller.rollouts.create(model: "m", candidate: 2, stable: 1, plan: plan, jobRunID: nil, now: t0)
+        try f.controller.advance("m", now: t0)
+        let made = try f.controller.advance("m", now: t0 + 7 * Self.day)
+        #expect(made.map(\.rollout.state.name) == ["aborted", "rolled_back"])
+        #expect(made.last?.detail?.contains("0 of 500 mature outcomes") == true)
+    }
+
+    @Test func blueGreenSwitchesKeepsThePreviousAndRollsBackInstantly() throws {
+        let f = try fixture()
+        defer { f.ws.remove() }
+        let plan = canary([], strategy: .blueGreen, keep: .init(milliseconds: 3 * Self.day))
+        _ = try f.controller.rollouts.create(model: "m", candidate: 2, stable: 1, plan: plan, jobRunID: nil, now: t0)
+        try f.controller.advance("m", now: t0)
+        let done = try #require(try f.controller.rollouts.latest("m"))
+        #expect(done.state == .promoted && done.weight == 100 && done.version(for: "anyone") == 2)
+        #expect(try f.registry.aliases("m") == ["champion": 2, "previous": 1])
+        // Within keep_previous_for, a rollback is one alias move.
+        let back = try f.controller.rollback("m", reason: "complaints", now: t0 + Self.day)
+        #expect(back.map(\.rollout.state.name) == ["rolled_back"])
+        #expect(try f.registry.aliases("m") == ["champion": 1])
+    }
+
+    @Test func blueGreenPostPromotionAnalysisSwitchesBack() throws {
+        let f = try fixture()
+        defer { f.ws.remove() }
+        // The stable version's record before the switch is the comparison.
+        var before: [PredictionLog.Entry] = []
+        for i in 0..<2000 { before.append(.init(runID: "r", model: "m", version: 1, entity: "s\(i)", score: 0.5, time: t0 - Self.day)) }
+        for (i, id) in try f.log.record(before).enumerated() { try f.log.recordOutcome(.prediction(id), label: i % 10 < 3, observedTime: t0) }
+        let plan = canary([.bake(minDuration: nil, minSamples: 500, maxDuration: nil), .analysis(metric: "hit_rate", margin: 0.02)], strategy: .blueGreen,
+                          keep: .init(milliseconds: 7 * Self.day))
+        let rollout = try f.controller.rollouts.create(model: "m", candidate: 2, stable: 1, plan: plan, jobRunID: nil, now: t0)
+        try f.controller.advance("m", now: t0)
+        #expect(try f.controller.rollouts.inFlight("m")?.weight == 100)
+        try traffic(f, rollout, n: 2000, time: t0 + 1, candidateRate: 0.15, stableRate: 0, prefix: "g")
+        let made = try f.controller.advance("m", now: t0 + 8 * Self.day)
+        #expect(made.map(\.rollout.state.name) == ["progressing", "aborted", "rolled_back"])
+        #expect(try champion(f) == 1)
+    }
+
+    @Test func oneRolloutInFlightPerModel() throws {
+        let f = try fixture()
+        defer { f.ws.remove() }
+        _ = try f.registry.register(name: "m", from: f.ws.path("model"), runID: nil)
+        _ = try f.controller.rollouts.create(model: "m", candidate: 2, stable: 1, plan: canary([.setWeight(10), .pause(duration: nil)]), jobRunID: nil, now: t0)
+        try f.controller.advance("m", now: t0)
+        #expect(try f.controller.rollouts.inFlight("m")?.state == .paused(step: 1, reason: "manual gate: `mlops promote` to continue"))
+        #expect(throws: RolloutStore.RolloutError.self) {
+            try f.controller.rollouts.create(model: "m", candidate: 3, stable: 1, plan: canary([.setWeight(10)]), jobRunID: nil, now: t0)
+        }
+        try f.controller.abort("m", reason: "superseded by v3", now: t0 + 1)
+        _ = try f.controller.rollouts.create(model: "m", candidate: 3, stable: 1, plan: canary([.setWeight(10)]), jobRunID: nil, now: t0 + 2)
+        #expect(throws: RolloutStore.RolloutError.self) { try f.controller.promote("m", now: t0 + 3) }
+    }
+
+    @Test func routingIsStickyAndFollowsTheWeight() {
+        let entities = (0..<20_000).map { "customer-\($0)" }
+        let at10 = Set(entities.filter { StickyRouting.takesCandidate($0, salt: "r1", weight: 10) })
+        let at50 = Set(entities.filter { StickyRouting.takesCandidate($0, salt: "r1", weight: 50) })
+        #expect(abs(Double(at10.count) / 20_000 - 0.10) < 0.01)
+        #expect(abs(Double(at50.count) / 20_000 - 0.50) < 0.015)
+        #expect(at10.isSubset(of: at50))
+        #expect(entities.allSatisfy { StickyRouting.bucket($0, salt: "r1") == StickyRouting.bucket($0, salt: "r1") })
+        let otherRollout = Set(entities.filter { StickyRouting.takesCandidate($0, salt: "r2", weight: 10) })
+        #expect(otherRollout.intersection(at10).count < at10.count / 4)
+    }
+}
