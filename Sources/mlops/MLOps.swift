@@ -11,6 +11,7 @@ struct MLOps: AsyncParsableCommand {
             3 refused (the job is already running), 64 a malformed command line, 130/143 stopped by SIGINT/SIGTERM.
             """,
         version: MLOpsVersion.current,
-        subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, RunsCommand.self, ModelsCommand.self, LogCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, RunsCommand.self, ModelsCommand.self, RolloutsCommand.self,
+                      PromoteCommand.self, RollbackCommand.self, AbortCommand.self, LogCommand.self]
     )
 }

@@ -203,3 +203,61 @@ struct RolloutTests {
         #expect(otherRollout.intersection(at10).count < at10.count / 4)
     }
 }
+
+@Suite("The weekly job under a canary: deploy, split scoring, refusals, failed gates")
+struct CanaryJobTests {
+    @Test func theWeeklyJobRollsOutSplitsScoringAndTagsFailures() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              weekly:
+                params: { week: 8, min_auc: 0.5 }
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 2000, week: "${params.week}", history_weeks: 3 } }
+                  train: { needs: [ingest], uses: logistic-regression }
+                  evaluate: { needs: [train], uses: evaluate, with: { top_k: 100, champion: p } }
+                  gate: { needs: [evaluate], uses: gate, with: { rules: [ { metric: auc, min: "${params.min_auc}" } ] } }
+                  deploy:
+                    needs: [gate]
+                    uses: deploy
+                    with: { model: p, strategy: canary, steps: [ { set_weight: 30 }, { bake: { min_samples: 100 } }, { analysis: hit_rate } ] }
+                  score: { needs: [deploy], uses: score, with: { model: p, top_k: 200 } }
+            """)
+        defer { ws.remove() }
+        #expect(try await ws.run("weekly").run.status == .finished)
+        let store = try ws.store()
+        let rollouts = RolloutStore(store: store)
+        // The first version has nothing to be compared with.
+        #expect(try rollouts.latest("p")?.state == .promoted)
+        #expect(try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(9)])).run.status == .finished)
+        let canary = try #require(try rollouts.inFlight("p"))
+        #expect(canary.candidateVersion == 2 && canary.weight == 30)
+        // The second week's base is split by sticky hash, and each arm contacts its share.
+        let split = try await store.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT model_version, COUNT(*) AS n, SUM(contacted) AS c FROM predictions WHERE rollout_id = ? GROUP BY model_version ORDER BY model_version",
+                             arguments: [canary.id]).map { ($0["model_version"] as Int, $0["n"] as Int, $0["c"] as Int) }
+        }
+        #expect(split.map(\.0) == [1, 2])
+        #expect(abs(Double(split[1].1) / 2000 - 0.3) < 0.04)
+        #expect(abs(split[0].2 + split[1].2 - 200) <= 1)
+        for (entity, version) in try await store.database.read({ db in
+            try Row.fetchAll(db, sql: "SELECT entity_id, model_version FROM predictions WHERE rollout_id = ?", arguments: [canary.id])
+                .map { ($0["entity_id"] as String, $0["model_version"] as Int) }
+        }) {
+            #expect(canary.version(for: entity) == version)
+        }
+        // A third candidate while the canary is in flight is registered, tagged and left alone.
+        #expect(try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(10)])).run.status == .finished)
+        #expect(try rollouts.inFlight("p")?.candidateVersion == 2)
+        #expect(try ws.count("SELECT COUNT(*) FROM model_version_tags WHERE version = 3 AND key = 'deploy' AND value = 'refused'") == 1)
+        // A failed gate tags its candidate, and deploy never runs.
+        let failed = try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(10), "min_auc": .double(0.99)]))
+        #expect(failed.run.status == .failed)
+        #expect(failed.stages.first { $0.name == "deploy" }?.outcome == .skipped)
+        let tags = try await store.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, value FROM model_version_tags WHERE version = 4").reduce(into: [String: String]()) { $0[$1["key"]] = $1["value"] }
+        }
+        #expect(tags["gate"] == "failed")
+        #expect(tags["gate_reason"]?.hasPrefix("gate failed: auc") == true)
+    }
+}
