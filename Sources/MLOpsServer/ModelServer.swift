@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import Logging
+import MLOpsCore
+import ServiceLifecycle
+
+/// `mlops serve`: the models of a workspace over HTTP, routed by their rollouts, with every
+/// prediction recorded and outcomes taken back as feedback.
+public struct ModelServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// Requests with a larger body are refused with 413.
+        public var maxBodyBytes = 1 << 20
+        /// Rows a batch predict may hold.
+        public var maxBatchRows = 10_000
+        public var refreshInterval: Duration = .milliseconds(250)
+        public var advanceEvery: Duration = .seconds(10)
+        public init() {}
+    }
+
+    public let workspace: Workspace
+    public var configuration: Configuration
+
+    public init(workspace: Workspace, configuration: Configuration = .init()) {
+        self.workspace = workspace
+        self.configuration = configuration
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops accepting, answers what is in flight, writes the
+    /// buffered predictions and returns. `onRunning` gets the bound port (useful with port 0).
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        var logger = Logger(label: "mlops.serve")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let store = try Store(path: workspace.storePath, access: .concurrentReaders)
+        let metrics = ServerMetrics()
+        let catalog = ServingCatalog(store: store, registryDirectory: workspace.registryDirectory, metrics: metrics, logger: logger)
+        try catalog.refresh()
+        let writer = PredictionWriter(store: store, logger: logger)
+        let handlers = ServerHandlers(catalog: catalog, writer: writer, metrics: metrics, store: store, configuration: configuration)
+        let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
+        handlers.register(on: router)
+        let refresher = CatalogRefresher(catalog: catalog, controller: RolloutController(store: store),
+                                         interval: configuration.refreshInterval, advanceEvery: configuration.advanceEvery)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mlops"),
+            services: [writer, refresher],
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        try await app.runService()
+    }
+}
