@@ -46,9 +46,21 @@ public struct ModelServer: Sendable {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mlops"),
-            services: [writer, refresher],
+            services: [writer, refresher, NotificationSender(store: store, specPath: workspace.specPath, interval: .seconds(1))],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         try await app.runService()
+    }
+}
+
+import NIOCore
+import NIOPosix
+
+extension ModelServer {
+    /// Makes SwiftNIO's event loops Swift concurrency's global executor. Call from the main
+    /// thread before any task starts; returns whether it took.
+    @discardableResult
+    public static func runTasksOnEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import MLOpsCore
 
-@main
+
 struct MLOps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlops",

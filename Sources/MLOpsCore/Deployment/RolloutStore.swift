@@ -118,7 +118,27 @@ public struct RolloutStore: Sendable {
                 try Self.appendEvent(db, id: id, model: rollout.model, event: name, from: rollout.state.name, to: next.name,
                                      step: updated.step, weight: updated.weight, detail: reasonText, now: now)
             }
+            if next != rollout.state { try announce(db, rollout, updated, detail: reasonText, now: now) }
             return Transition(rollout: updated, from: rollout.state, event: name, detail: reasonText)
+        }
+    }
+
+    /// Puts the events a transition is worth into the outbox, in its transaction.
+    func announce(_ db: Database, _ before: Rollout, _ after: Rollout, detail: String?, now: Int64) throws {
+        let job = try before.jobRunID.flatMap { try String.fetchOne(db, sql: "SELECT job FROM runs WHERE run_uuid = ?", arguments: [$0]) }
+        let subject = "\(before.model) v\(before.candidateVersion)"
+        let details: [String: Any] = ["rollout": after.jsonObject, "detail": detail as Any]
+        func send(_ event: NotifyEvent, _ summary: String) throws {
+            try Outbox.enqueue(db, event, job: job, model: before.model, summary: summary, details: details, now: now)
+        }
+        if before.state == .pending {
+            try send(.rolloutStarted, "\(subject): \(before.strategy) rollout started against " + (before.stableVersion.map { "v\($0)" } ?? "no champion"))
+        }
+        switch after.state {
+        case .promoted: try send(.rolloutPromoted, "\(subject) promoted to champion")
+        case let .paused(_, reason): try send(.rolloutPaused, "\(subject) paused: \(reason)")
+        case let .rolledBack(reason): try send(.rolloutRolledBack, "\(subject) rolled back: \(reason)")
+        default: break
         }
     }
 

@@ -111,7 +111,7 @@ public final class JobRunner: Sendable {
         let message: String? = cancelled ? "stopped by request"
             : failures.isEmpty ? nil
             : failures.map { "\($0.name): \($0.message ?? $0.outcome.rawValue)" }.joined(separator: "; ")
-        let finished = try recordEnd(runID, job: job, outcome: outcome, message: message)
+        let finished = try recordEnd(runID, job: job, outcome: outcome, message: message, failures: failures)
         report(.jobFinished(run: finished))
         return JobRunResult(run: finished, stages: results)
     }
@@ -133,10 +133,21 @@ public final class JobRunner: Sendable {
     }
 
     /// Ending is one transaction too: the run's end and the lease's release.
-    func recordEnd(_ runID: String, job: JobSpec, outcome: RunOutcome, message: String?) throws -> RunRecord {
+    /// A failure puts its announcements (run failed, gate failed) in the outbox in the same transaction.
+    func recordEnd(_ runID: String, job: JobSpec, outcome: RunOutcome, message: String?,
+                   failures: [JobRunResult.StageResult] = []) throws -> RunRecord {
         try store.database.write { db in
             try Tracker.finish(db, runID, outcome: outcome, endTime: Store.nowMillis(),
                                exitCode: outcome == .succeeded ? 0 : 1, message: message)
+            if outcome == .failed {
+                let short = String(runID.prefix(8))
+                try Outbox.enqueue(db, .runFailed, job: job.name, summary: "\(job.name) run \(short) failed: \(message ?? "")",
+                                   details: ["run_id": runID, "failed_stages": failures.map { ["stage": $0.name, "message": $0.message ?? ""] }])
+                for gate in failures where job.stages.first(where: { $0.name == gate.name })?.action == .builtin("gate") {
+                    try Outbox.enqueue(db, .gateFailed, job: job.name, summary: "\(job.name) run \(short): \(gate.message ?? "gate failed")",
+                                       details: ["run_id": runID, "stage": gate.name, "stage_run_id": gate.runID as Any])
+                }
+            }
             if job.concurrency == .forbid { try JobLease.release(db, job: job.name, runID: runID) }
             guard let run = try RunRecord.fetchOne(db, key: runID) else { throw Tracker.TrackingError("no run \(runID)") }
             return run

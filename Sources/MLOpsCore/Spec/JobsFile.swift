@@ -6,6 +6,8 @@ public struct JobsFile: Sendable {
     public var version: Int
     public var jobs: [JobSpec]
     public var monitors: [MonitorSpec]
+    /// Workspace-wide notification targets.
+    public var notify: [NotifyTarget] = []
     /// sha256 of the file's bytes, recorded on every run so a run can be traced to its spec.
     public var sha256: String
 
@@ -43,6 +45,8 @@ public struct JobSpec: Sendable {
     public var params: [JobParam]
     public var stages: [StageSpec]
     public var location: SourceLocation?
+    /// This job's own targets, besides the workspace's.
+    public var notify: [NotifyTarget] = []
 
     public func stage(named name: String) -> StageSpec? { stages.first { $0.name == name } }
     public var paramValues: [String: SpecValue] {

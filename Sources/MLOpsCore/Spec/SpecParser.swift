@@ -3,8 +3,8 @@ import Yams
 
 /// Turns jobs.yaml into a `JobsFile`, or a `SpecError` that lists every problem with its location.
 public enum SpecParser {
-    static let rootKeys = ["version", "jobs", "monitors"]
-    static let jobKeys = ["description", "schedule", "timezone", "concurrency", "max_parallel", "params", "stages"]
+    static let rootKeys = ["version", "jobs", "monitors", "notify"]
+    static let jobKeys = ["description", "schedule", "timezone", "concurrency", "max_parallel", "params", "stages", "notify"]
     static let stageKeys = ["uses", "run", "shell", "with", "needs", "retries", "retry_delay", "max_retry_delay",
                             "timeout", "kill_grace", "trigger_rule", "env"]
     static let monitorKeys = ["model", "metric", "baseline", "window", "min_samples", "max_drop", "confidence",
@@ -42,6 +42,7 @@ public enum SpecParser {
         var version = 1
         var jobs: [JobSpec] = []
         var monitors: [MonitorSpec] = []
+        var notify: [NotifyTarget] = []
         var jobsNode: Node?
         guard let entries = reader.mapping(root, "", allowed: rootKeys, what: "a mapping with `version` and `jobs`") else {
             throw SpecError(reader.diagnostics)
@@ -62,6 +63,8 @@ public enum SpecParser {
                         }
                     }
                 }
+            case "notify":
+                notify = NotifySpecParser.parse(value, path: "notify", reader: &reader)
             case "monitors":
                 if let monitorEntries = reader.mapping(value, "monitors", what: "a mapping of monitor names to monitors") {
                     for (name, keyNode, node) in monitorEntries {
@@ -84,7 +87,7 @@ public enum SpecParser {
             }
         }
         if !reader.diagnostics.isEmpty { throw SpecError(reader.diagnostics) }
-        return JobsFile(path: file, version: version, jobs: jobs, monitors: monitors,
+        return JobsFile(path: file, version: version, jobs: jobs, monitors: monitors, notify: notify,
                         sha256: sha256 ?? SHA256Digest.hex(of: Data(text.utf8)))
     }
 
@@ -147,6 +150,7 @@ public enum SpecParser {
                 }
             case "concurrency": job.concurrency = reader.choice(value, fieldPath, as: Concurrency.self) ?? .forbid
             case "max_parallel": job.maxParallel = reader.int(value, fieldPath, min: 1)
+            case "notify": job.notify = NotifySpecParser.parse(value, path: fieldPath, reader: &reader)
             case "stages":
                 stagesNode = value
                 if let stageEntries = reader.mapping(value, fieldPath, what: "a mapping of stage names to stages") {

@@ -216,6 +216,27 @@ extension Store {
                 CREATE INDEX predictions_by_version_time ON predictions(model_name, model_version, created_time);
                 """)
         }
+        migrator.registerMigration("v4: notification outbox") { db in
+            try db.execute(sql: """
+                -- Events to announce, written in the transaction of the change they announce, and
+                -- delivered afterwards by whichever mlops process comes next (run, serve, rollouts).
+                CREATE TABLE notifications (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time INTEGER NOT NULL,
+                    event TEXT NOT NULL,
+                    job TEXT,
+                    model TEXT,
+                    summary TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'pending',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_time INTEGER NOT NULL,
+                    delivered_to TEXT NOT NULL DEFAULT '[]',
+                    last_error TEXT
+                );
+                CREATE INDEX notifications_pending ON notifications(state, next_attempt_time);
+                """)
+        }
         return migrator
     }
 }

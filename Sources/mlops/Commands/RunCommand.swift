@@ -70,6 +70,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(CLIError.invalidInputCode)
         }
         if let signal = stop.received { throw ExitCode(128 + signal) }
+        // The run is recorded; announcing it cannot change its outcome. What is not delivered in
+        // a few seconds is retried by the next mlops process.
+        await Notifier(store: store, spec: spec).deliverPending(budget: .seconds(3))
         throw ExitCode(result.run.status == .finished ? 0 : CLIError.failureCode)
     }
 }

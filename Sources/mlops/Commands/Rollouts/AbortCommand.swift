@@ -13,5 +13,6 @@ struct AbortCommand: AsyncParsableCommand {
         try await reportingRolloutErrors {
             printTransitions(try options.openController().abort(model, reason: reason, now: Store.nowMillis()))
         }
+        await options.deliverNotifications()
     }
 }

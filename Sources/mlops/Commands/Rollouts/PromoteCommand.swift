@@ -14,5 +14,6 @@ struct PromoteCommand: AsyncParsableCommand {
         try await reportingRolloutErrors {
             printTransitions(try options.openController().promote(model, now: Store.nowMillis()))
         }
+        await options.deliverNotifications()
     }
 }

@@ -21,5 +21,6 @@ struct RollbackCommand: AsyncParsableCommand {
                 printTransitions(made)
             }
         }
+        await options.deliverNotifications()
     }
 }

@@ -23,5 +23,6 @@ struct RolloutsAdvanceCommand: AsyncParsableCommand {
             if made.isEmpty { Console.shared.write("nothing to move on: every rollout is waiting or done\n") }
             printTransitions(made)
         }
+        await options.deliverNotifications()
     }
 }

@@ -16,6 +16,14 @@ extension WorkspaceOptions {
     }
 }
 
+extension WorkspaceOptions {
+    /// Announces what a command changed; a missing or broken spec leaves the events for later.
+    func deliverNotifications() async {
+        guard let store = try? openStore(), let spec = try? SpecParser.load(path: resolved.specPath) else { return }
+        await Notifier(store: store, spec: spec).deliverPending(budget: .seconds(3))
+    }
+}
+
 /// A refused transition ends with status 3, an unknown model with 2.
 func reportingRolloutErrors<T>(_ body: () async throws -> T) async throws -> T {
     try await reportingRegistryErrors {

@@ -1,0 +1,138 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import GRDB
+
+/// Delivers the outbox to the targets jobs.yaml names: webhooks (a JSON POST through Foundation's
+/// URL loading, libcurl here) and commands. Each attempt is an audit row; a failed target is
+/// retried with exponential backoff by this or a later process until its attempts run out.
+/// Delivery never throws: an unreachable receiver is recorded, not raised.
+public struct Notifier: Sendable {
+    public let store: Store
+    public let spec: JobsFile
+
+    public init(store: Store, spec: JobsFile) {
+        self.store = store
+        self.spec = spec
+    }
+
+    public struct Report: Sendable, Hashable {
+        public var delivered = 0
+        public var failedAttempts = 0
+        public var pending = 0
+    }
+
+    func targets(for row: Outbox.Pending) -> [NotifyTarget] {
+        let job = row.job.flatMap { spec.job(named: $0) }?.notify ?? []
+        return (spec.notify + job).filter { $0.wants(row.event) }
+    }
+
+    /// Delivers what is due, retrying within `budget`; what is left stays for a later process.
+    @discardableResult
+    public func deliverPending(budget: Duration = .seconds(3)) async -> Report {
+        let deadline = ContinuousClock.now + budget
+        var report = Report()
+        while true {
+            let now = Store.nowMillis()
+            let due = (try? await store.database.read { db in
+                try Outbox.Pending.fetchAll(db, sql: """
+                    SELECT id, time, event, job, model, summary, payload, state, attempts, delivered_to, last_error
+                    FROM notifications WHERE state = 'pending' AND next_attempt_time <= ? ORDER BY id LIMIT 100
+                    """, arguments: [now])
+            }) ?? []
+            for row in due { await deliver(row, report: &report) }
+            let next = try? await store.database.read { db in
+                try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_time) FROM notifications WHERE state = 'pending'")
+            }
+            report.pending = (try? await store.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM notifications WHERE state = 'pending'") }) ?? 0
+            guard let next = next ?? nil else { return report }
+            let wait = Duration.milliseconds(max(0, next - Store.nowMillis()))
+            guard ContinuousClock.now + wait < deadline else { return report }
+            try? await Task.sleep(for: wait)
+        }
+    }
+
+    func deliver(_ row: Outbox.Pending, report: inout Report) async {
+        var delivered = (try? JSONDecoder().decode([String].self, from: Data(row.delivered_to.utf8))) ?? []
+        let targets = targets(for: row).filter { !delivered.contains($0.name) }
+        var errors: [String] = []
+        for target in targets {
+            let error = await attempt(target, row)
+            if let error { errors.append("\(target.name): \(error)") } else { delivered.append(target.name) }
+            if error == nil { report.delivered += 1 } else { report.failedAttempts += 1 }
+            try? await store.database.write { db in
+                try AuditLog.record(db, entityType: "notification", entityID: String(row.id), action: "deliver",
+                                    from: row.event, to: error == nil ? "delivered" : "failed",
+                                    detail: "\(target.name) attempt \(row.attempts + 1)" + (error.map { ": \($0)" } ?? ""))
+            }
+        }
+        let attempts = row.attempts + 1
+        let limit = targets.map(\.attempts).max() ?? 1
+        let state = errors.isEmpty ? (targets.isEmpty && delivered.isEmpty ? "no_target" : "delivered") : attempts >= limit ? "failed" : "pending"
+        // 1 s, 4 s, 16 s, … up to 10 minutes between attempts.
+        let backoff = min(600_000, 1000 * Int64(pow(4.0, Double(attempts - 1))))
+        let deliveredText = String(decoding: (try? JSONEncoder().encode(delivered)) ?? Data("[]".utf8), as: UTF8.self)
+        let lastError = errors.isEmpty ? nil : errors.joined(separator: "; ")
+        try? await store.database.write { db in
+            try db.execute(sql: """
+                UPDATE notifications SET state = ?, attempts = ?, next_attempt_time = ?, delivered_to = ?, last_error = ? WHERE id = ?
+                """, arguments: [state, attempts, Store.nowMillis() + backoff, deliveredText, lastError, row.id])
+        }
+    }
+
+    /// One attempt; the error, or nil when delivered.
+    func attempt(_ target: NotifyTarget, _ row: Outbox.Pending) async -> String? {
+        switch target.kind {
+        case let .webhook(url):
+            guard let endpoint = URL(string: url) else { return "'\(url)' is not a URL" }
+            var request = URLRequest(url: endpoint, timeoutInterval: target.timeout.seconds)
+            request.httpMethod = "POST"
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue("mlops/\(MLOpsVersion.current)", forHTTPHeaderField: "User-Agent")
+            request.httpBody = Data(row.payload.utf8)
+            do {
+                let (_, response) = try await URLSession.shared.data(for: request)
+                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                return (200..<300).contains(status) ? nil : "HTTP \(status)"
+            } catch {
+                return (error as NSError).localizedDescription
+            }
+        case let .command(command):
+            return await runCommand(command, row: row, timeout: target.timeout)
+        }
+    }
+
+    func runCommand(_ command: String, row: Outbox.Pending, timeout: SpecDuration) async -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        var env = ProcessInfo.processInfo.environment
+        env["MLOPS_EVENT"] = row.event
+        env["MLOPS_EVENT_JSON"] = row.payload
+        process.environment = env
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        return await withCheckedContinuation { continuation in
+            process.terminationHandler = { p in
+                continuation.resume(returning: p.terminationReason == .exit && p.terminationStatus == 0 ? nil
+                    : p.terminationReason == .uncaughtSignal ? "killed by signal \(p.terminationStatus) (timeout \(timeout))" : "exit status \(p.terminationStatus)")
+            }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(returning: "cannot start /bin/sh: \(error)")
+                return
+            }
+            try? input.fileHandleForWriting.write(contentsOf: Data(row.payload.utf8))
+            try? input.fileHandleForWriting.close()
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds) {
+                if process.isRunning { kill(pid, SIGKILL) }
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import Dispatch
+import Foundation
+import MLOpsServer
+
+/// The process entry. `mlops serve` first hands Swift concurrency's global executor to SwiftNIO's
+/// event loops (which must happen on the main thread, before any task), so a request is parsed,
+/// handled and answered on one thread instead of hopping between two pools.
+@main
+enum Entry {
+    static func main() {
+        if CommandLine.arguments.dropFirst().first == "serve" {
+            ModelServer.runTasksOnEventLoops()
+        }
+        Task {
+            await MLOps.main()
+            exit(0)
+        }
+        dispatchMain()
+    }
+}
