@@ -8,8 +8,8 @@ import MLOpsServer
 @main
 enum Entry {
     static func main() {
-        if CommandLine.arguments.dropFirst().first == "serve" {
-            ModelServer.runTasksOnEventLoops()
+        if CommandLine.arguments.dropFirst().first == "serve", !ModelServer.runTasksOnEventLoops() {
+            FileHandle.standardError.write(Data("note: tasks stay on Swift's global pool (SwiftNIO's event loops could not take them)\n".utf8))
         }
         Task {
             await MLOps.main()
