@@ -60,6 +60,7 @@ let package = Package(
         ),
         .testTarget(name: "MLOpsLearnTests", dependencies: ["MLOpsLearn"]),
         .testTarget(name: "MLOpsCoreTests", dependencies: ["MLOpsCore"]),
+        .testTarget(name: "MLOpsServerTests", dependencies: ["MLOpsServer"]),
         .testTarget(name: "EndToEndTests", dependencies: ["mlops", "MLOpsCore"]),
     ],
     swiftLanguageModes: [.v6]

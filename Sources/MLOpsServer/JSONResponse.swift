@@ -78,17 +78,11 @@ extension Request {
         guard buffer.readableBytes > 0 else { throw APIError(.badRequest, "the body is empty; send a JSON object") }
         let object: Any
         do {
-            object = try buffer.withUnsafeReadableBytes { try JSONSerialization.jsonObject(with: Data($0)) }
+            object = try buffer.withUnsafeReadableBytes { bytes throws(JSONBody.SyntaxError) in try JSONBody.parse(bytes) }
         } catch {
-            throw APIError(.badRequest, "the body is not valid JSON: \(Self.reason(error))")
+            throw APIError(.badRequest, "the body is not valid JSON: \(error.description)")
         }
         guard let dictionary = object as? [String: Any] else { throw APIError(.badRequest, "the body must be a JSON object") }
         return dictionary
-    }
-
-    static func reason(_ error: any Error) -> String {
-        let text = "\(error)"
-        if let range = text.range(of: "NSDebugDescription=") { return String(text[range.upperBound...].prefix { $0 != "," && $0 != "}" }) }
-        return (error as NSError).localizedDescription
     }
 }

@@ -92,7 +92,8 @@ struct ServerHandlers: Sendable {
         switch row["entity_id"] ?? row["key"] {
         case nil, is NSNull: entity = nil
         case let text as String: entity = text
-        case let number as NSNumber: entity = number.stringValue
+        case let number as Double where number.rounded() == number && abs(number) < 1e15: entity = String(Int64(number))
+        case let number as Double: entity = String(number)
         default: throw APIError(.badRequest, "`entity_id` is a string or a number", field: prefix + "entity_id")
         }
         guard let features = row["features"] as? [String: Any] else {
@@ -127,19 +128,20 @@ struct ServerHandlers: Sendable {
         let body = try await request.jsonObject(limit: configuration.maxBodyBytes)
         let label: Bool
         switch body["label"] {
-        case let number as NSNumber where number.doubleValue == 0 || number.doubleValue == 1: label = number.doubleValue == 1
+        case let flag as Bool: label = flag
+        case let number as Double where number == 0 || number == 1: label = number == 1
         case nil: throw APIError(.badRequest, "no `label` (true/false or 1/0)", field: "label")
         default: throw APIError(.badRequest, "`label` is true/false or 1/0", field: "label")
         }
         let target: PredictionLog.OutcomeTarget
-        if let id = body["prediction_id"] as? NSNumber {
-            target = .prediction(id.int64Value)
+        if let id = body["prediction_id"] as? Double, id.rounded() == id, id >= 0, id < 9e15 {
+            target = .prediction(Int64(id))
         } else if let entity = body["entity_id"] as? String {
             target = .entity(entity, model: body["model"] as? String)
         } else {
             throw APIError(.badRequest, "name the prediction: `prediction_id`, or `entity_id` (and `model`)", field: "prediction_id")
         }
-        let observed = (body["observed_time"] as? NSNumber)?.int64Value ?? Store.nowMillis()
+        let observed = (body["observed_time"] as? Double).flatMap { $0.isFinite && abs($0) < 9e15 ? Int64($0) : nil } ?? Store.nowMillis()
         writer.flush()
         do {
             let id = try PredictionLog(store: store).recordOutcome(target, label: label, observedTime: observed)

@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics: requests by route and status, latency, predictions by
 /// version, and each model's rollout weight. Counters are made once and kept: a request only
@@ -7,6 +8,8 @@ import Prometheus
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let requestDuration: DurationHistogram
+    /// The registry validates names and labels on every `make`; a request looks its counter up here.
+    private let requestCounters = Mutex<[String: Counter]>([:])
 
     init() {
         requestDuration = registry.makeDurationHistogram(
@@ -17,7 +20,11 @@ final class ServerMetrics: Sendable {
     }
 
     func requests(route: String, status: Int) -> Counter {
-        registry.makeCounter(name: "mlops_requests_total", labels: [("route", route), ("status", String(status))], help: "Requests answered")
+        let key = "\(route) \(status)"
+        if let counter = requestCounters.withLock({ $0[key] }) { return counter }
+        let counter = registry.makeCounter(name: "mlops_requests_total", labels: [("route", route), ("status", String(status))], help: "Requests answered")
+        requestCounters.withLock { $0[key] = counter }
+        return counter
     }
 
     func predictions(model: String, version: Int) -> Counter {

@@ -73,3 +73,17 @@ struct RolloutMachineTests {
         #expect(try RolloutMachine(steps: []).next(.pending, .start) == .promoted)
     }
 }
+
+@Suite("Rollout machine: a bake that runs out of time")
+struct BakeExpiryTests {
+    let steps: [DeploySpec.Step] = [.setWeight(10), .bake(minDuration: nil, minSamples: 400, maxDuration: .seconds(60)), .analysis(metric: "hit_rate")]
+
+    @Test func aBakeWithoutItsSamplesPausesOrRollsBackNeverAdvances() throws {
+        let pause = RolloutMachine(steps: steps, onInconclusive: .pause)
+        #expect(try pause.next(.progressing(step: 1), .bakeExpired(reason: "12 of 400")) == .paused(step: 1, reason: "bake incomplete at max_duration: 12 of 400"))
+        let rollback = RolloutMachine(steps: steps, onInconclusive: .rollback)
+        #expect(try rollback.next(.progressing(step: 1), .bakeExpired(reason: "12 of 400")) == .aborted(reason: "bake incomplete at max_duration: 12 of 400"))
+        #expect(throws: RolloutRefusal.self) { try pause.next(.progressing(step: 0), .bakeExpired(reason: "")) }
+        #expect(throws: RolloutRefusal.self) { try pause.next(.promoted, .bakeExpired(reason: "")) }
+    }
+}

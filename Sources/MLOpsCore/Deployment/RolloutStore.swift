@@ -114,7 +114,7 @@ public struct RolloutStore: Sendable {
                 """, arguments: [next.name, updated.step ?? rollout.step ?? 0, updated.reason, updated.weight, updated.stepStartedTime,
                                  updated.bakeStartedTime, updated.promotedTime, updated.previousUntil, updated.finishedTime, now, id])
             let name = RolloutMachine.eventName(event)
-            if next != rollout.state || name == "rollback" {
+            if next != rollout.state || rollbackTo != nil {
                 try Self.appendEvent(db, id: id, model: rollout.model, event: name, from: rollout.state.name, to: next.name,
                                      step: updated.step, weight: updated.weight, detail: reasonText, now: now)
             }

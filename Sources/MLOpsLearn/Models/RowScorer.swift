@@ -51,12 +51,17 @@ public struct RowScorer: Sendable {
     /// The features the model reads, numbers first.
     public var featureNames: [String] { numerics.map(\.name) + categoricals.map(\.name) }
 
-    /// The probability for one row of JSON-decoded features (`NSNumber`/`Double` for numbers,
+    /// The probability for one row of JSON-decoded features (`Double` or `NSNumber` for numbers,
     /// `String` for categories, `NSNull` or absence for a missing number).
     public func score(_ features: [String: Any], path: String = "features") throws(InputError) -> Double {
         var z = intercept
         for n in numerics {
             switch features[n.name] {
+            case is Bool:
+                throw InputError(field: "\(path).\(n.name)", message: "expected a number, found a boolean")
+            case let v as Double:
+                guard v.isFinite else { throw InputError(field: "\(path).\(n.name)", message: "is not a finite number") }
+                z += n.weight * (v - n.mean)
             case let number as NSNumber where !isBoolean(number):
                 let v = number.doubleValue
                 guard v.isFinite else { throw InputError(field: "\(path).\(n.name)", message: "is not a finite number") }
@@ -83,6 +88,8 @@ public struct RowScorer: Sendable {
     static func describe(_ value: Any) -> String {
         switch value {
         case is String: return "a string"
+        case is Bool: return "a boolean"
+        case is Double: return "a number"
         case let n as NSNumber: return isBoolean(n) ? "a boolean" : "a number"
         case is [Any]: return "a list"
         case is [String: Any]: return "an object"
