@@ -103,8 +103,10 @@ struct RolloutTests {
         }
         #expect(version["rollout"] == "rolled_back")
         #expect(version["rollback_reason"]?.contains("worse by more than 0.0200") == true)
-        // Rolling back again changes nothing.
+        // Rolling back again changes nothing, and writes nothing.
+        let auditRows = try f.ws.count("SELECT COUNT(*) FROM audit_log")
         let again = try f.controller.rollback("m", reason: "again", now: t0 + 9 * Self.day)
+        #expect(try f.ws.count("SELECT COUNT(*) FROM audit_log") == auditRows)
         #expect(again.map(\.rollout.state.name) == ["rolled_back"])
         #expect(try champion(f) == 1)
     }

@@ -144,6 +144,8 @@ public struct RolloutStore: Sendable {
 
     /// The aliases and tags a state implies, moved in the transition's transaction.
     func sideEffects(_ db: Database, _ before: Rollout, updated: inout Rollout, reason: String, rollbackTo: Int?, now: Int64) throws {
+        // Rolling back what is rolled back moves nothing (unless a person names the version).
+        if before.state == updated.state, rollbackTo == nil { return }
         let model = before.model, candidate = before.candidateVersion
         let why = "rollout \(before.id.prefix(8)) of v\(candidate): "
         switch updated.state {
