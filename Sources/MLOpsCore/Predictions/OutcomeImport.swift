@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import MLOpsLearn
+
+/// `mlops outcomes import`: labels that arrived for earlier predictions, from a CSV with a
+/// `prediction_id` or an `entity_id` (optionally `model` and `period`) column, an `outcome` (0/1,
+/// true/false) and a `time` (epoch milliseconds, or an ISO 8601 date or date-time). Every row is
+/// checked and matched to its prediction first; one bad row and nothing is imported, and each bad
+/// row is reported with its line.
+public enum OutcomeImport {
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var problems: [(line: Int, message: String)]
+        public var description: String {
+            let shown = problems.prefix(20).map { "line \($0.line): \($0.message)" }
+            let more = problems.count > 20 ? ["… and \(problems.count - 20) more"] : []
+            return (shown + more).joined(separator: "\n") + "\nnothing was imported; fix these rows and import the file again"
+        }
+    }
+
+    public struct Summary: Sendable, Hashable {
+        public var rows: Int
+        /// Outcomes per `model/version`.
+        public var byVersion: [String: Int]
+        public var positives: Int
+    }
+
+    public static func run(_ data: Data, source: String, store: Store, model defaultModel: String? = nil,
+                           now: Int64 = Store.nowMillis()) throws -> Summary {
+        let columns = ["prediction_id", "entity_id", "model", "period", "outcome", "time"]
+        // Every known column is read as text (ids stay ids, "true" stays valid); only those the
+        // header has may be declared.
+        let header = String(decoding: data.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+            .split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"\r")) }
+        let types = Dictionary(uniqueKeysWithValues: columns.filter(header.contains).map { ($0, TableCSV.ColumnType.categorical) })
+        let table: MLOpsLearn.Table
+        switch Result(catching: { () throws(TableCSV.ParseError) -> MLOpsLearn.Table in try TableCSV.read(data, types: types) }) {
+        case let .success(read): table = read
+        case let .failure(error): throw Failure(problems: [(error.line, "\(source): \(error.message)")])
+        }
+        let text = { (name: String) in table.categorical(name) }
+        guard let outcomes = text("outcome") else { throw Failure(problems: [(1, "\(source) has no `outcome` column (0/1)")]) }
+        let ids = text("prediction_id"), entities = text("entity_id")
+        guard ids != nil || entities != nil else {
+            throw Failure(problems: [(1, "\(source) needs a `prediction_id` or an `entity_id` column to match outcomes to predictions")])
+        }
+        let models = text("model"), periods = text("period"), times = text("time")
+        var problems: [(Int, String)] = []
+        var rows: [(predictionID: Int64, label: Bool, time: Int64)] = []
+        try store.database.read { db in
+            let byID = try db.makeStatement(sql: "SELECT id, model_name, model_version FROM predictions WHERE id = ?")
+            let byEntity = try db.makeStatement(sql: """
+                SELECT id, model_name, model_version FROM predictions WHERE entity_id = ? AND (? IS NULL OR model_name = ?)
+                  AND (? IS NULL OR period = ?) ORDER BY created_time DESC, id DESC LIMIT 1
+                """)
+            for r in 0..<table.rowCount {
+                let line = r + 2
+                let label: Bool
+                switch outcomes[r].lowercased() {
+                case "1", "true": label = true
+                case "0", "false": label = false
+                default:
+                    problems.append((line, "outcome '\(outcomes[r])' is not 0/1 or true/false"))
+                    continue
+                }
+                var time = now
+                if let times, !times[r].isEmpty {
+                    guard let parsed = parseTime(times[r]) else {
+                        problems.append((line, "time '\(times[r])' is neither epoch milliseconds nor an ISO 8601 date"))
+                        continue
+                    }
+                    time = parsed
+                }
+                let found: Row?
+                if let ids, !ids[r].isEmpty {
+                    guard let id = Int64(ids[r]) else { problems.append((line, "prediction_id '\(ids[r])' is not a number")); continue }
+                    found = try Row.fetchOne(byID, arguments: [id])
+                    if found == nil { problems.append((line, "no prediction \(id)")); continue }
+                } else if let entities, !entities[r].isEmpty {
+                    let model = models.map { $0[r] }.flatMap { $0.isEmpty ? nil : $0 } ?? defaultModel
+                    var period: Int?
+                    if let periods, !periods[r].isEmpty {
+                        guard let p = Int(periods[r]) else { problems.append((line, "period '\(periods[r])' is not a whole number")); continue }
+                        period = p
+                    }
+                    found = try Row.fetchOne(byEntity, arguments: [entities[r], model, model, period, period])
+                    if found == nil {
+                        problems.append((line, "no prediction for entity '\(entities[r])'" + (model.map { " of model \($0)" } ?? "")
+                            + (period.map { " in period \($0)" } ?? "")))
+                        continue
+                    }
+                } else {
+                    problems.append((line, "neither prediction_id nor entity_id is set"))
+                    continue
+                }
+                rows.append((found!["id"], label, time))
+            }
+        }
+        if !problems.isEmpty { throw Failure(problems: problems) }
+        return try store.database.write { db in
+            let upsert = try db.makeStatement(sql: """
+                INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time) VALUES (?, ?, ?, ?)
+                ON CONFLICT (prediction_id) DO UPDATE SET label = excluded.label, observed_time = excluded.observed_time, recorded_time = excluded.recorded_time
+                """)
+            for row in rows { try upsert.execute(arguments: [row.predictionID, row.label, row.time, now]) }
+            try AuditLog.record(db, entityType: "outcomes", entityID: source, action: "import", to: "\(rows.count) rows", time: now)
+            let counts = try Row.fetchAll(db, sql: """
+                SELECT p.model_name || '/' || p.model_version AS version, COUNT(*) AS n FROM outcomes o JOIN predictions p ON p.id = o.prediction_id
+                WHERE o.recorded_time = ? GROUP BY 1
+                """, arguments: [now])
+            return Summary(rows: rows.count, byVersion: Dictionary(uniqueKeysWithValues: counts.map { ($0["version"], $0["n"]) }),
+                           positives: rows.filter(\.label).count)
+        }
+    }
+
+    /// Epoch milliseconds, `2026-11-23`, or `2026-11-23T06:00:00Z` (any ISO 8601 offset).
+    static func parseTime(_ text: String) -> Int64? {
+        if let millis = Int64(text) { return millis }
+        let full = ISO8601DateFormatter()
+        if let date = full.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+        let day = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        return day.date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
+    }
+}
