@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MLOpsLearn
 import Testing
 @testable import MLOpsCore
 
@@ -261,5 +262,43 @@ struct CanaryJobTests {
         }
         #expect(tags["gate"] == "failed")
         #expect(tags["gate_reason"]?.hasPrefix("gate failed: auc") == true)
+    }
+}
+
+@Suite("The weekly job closes its own loop: outcomes from the cohort's labels")
+struct OutcomesStageTests {
+    @Test func labelsThatBecomeKnownAttachToTheirPredictions() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              weekly:
+                params: { week: 6 }
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 400, week: "${params.week}", history_weeks: 3, label_delay_weeks: 2 } }
+                  outcomes: { needs: [ingest], uses: outcomes, with: { model: p } }
+                  train: { needs: [ingest], uses: logistic-regression }
+                  deploy: { needs: [train], uses: deploy, with: { model: p } }
+                  score: { needs: [deploy, outcomes], uses: score, with: { model: p, top_k: 40 } }
+            """)
+        defer { ws.remove() }
+        #expect(try await ws.run("weekly").run.status == .finished)
+        #expect(try ws.count("SELECT COUNT(*) FROM outcomes") == 0)
+        // Week 7 knows labels up to week 5: still none for week 6's predictions.
+        #expect(try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(7)])).run.status == .finished)
+        #expect(try ws.count("SELECT COUNT(*) FROM outcomes") == 0)
+        // Week 8 knows week 6: each of its 400 predictions gets the cohort's label.
+        let week8 = try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(8)]))
+        #expect(week8.run.status == .finished)
+        #expect(try ws.count("SELECT COUNT(*) FROM outcomes o JOIN predictions p ON p.id = o.prediction_id WHERE p.period = 6") == 400)
+        #expect(try ws.count("SELECT COUNT(*) FROM outcomes o JOIN predictions p ON p.id = o.prediction_id WHERE p.period <> 6") == 0)
+        let history = try #require(week8.stages.first { $0.name == "ingest" }?.runID)
+        let folder = try #require(try Tracker(store: try ws.store()).run(history)?.artifactURI)
+        let table = try TableCSV.read(try Data(contentsOf: URL(fileURLWithPath: folder + "/history.csv")))
+        let weeks = try #require(table.numeric("week")), bought = try #require(table.numeric("bought"))
+        let positives = weeks.indices.filter { weeks[$0] == 6 && bought[$0] == 1 }.count
+        #expect(try ws.count("SELECT SUM(o.label) FROM outcomes o JOIN predictions p ON p.id = o.prediction_id WHERE p.period = 6") == positives)
+        // Known labels are not recorded twice.
+        #expect(try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(8)])).run.status == .finished)
+        #expect(try ws.count("SELECT COUNT(*) FROM outcomes") == 400)
     }
 }

@@ -44,6 +44,8 @@ public struct StageCatalog: Sendable {
         Descriptor(name: "deploy", summary: "registers the upstream model and rolls it out: replace, canary or blue_green",
                    make: { DeployStage(with: $0) },
                    validate: { reader, node, path, _ in _ = DeploySpecParser.parse(node, path: path, reader: &reader) }),
+        Descriptor(name: "outcomes", summary: "attaches the labels that became known (history.csv) to the predictions they answer",
+                   make: { OutcomesStage(with: $0) }, validate: allowKeys(OutcomesStage.keys)),
         Descriptor(name: "score", summary: "scores current.csv with a model alias, picks whom to contact, keeps a random holdout",
                    make: { ScoreStage(with: $0) }, validate: allowKeys(ScoreStage.keys)),
     ].map { ($0.name, $0) }))

@@ -1,0 +1,54 @@
+import Foundation
+import GRDB
+import MLOpsLearn
+
+/// `uses: outcomes`: the labels that became known this week, attached to the predictions they
+/// answer. It reads the upstream `history.csv` (the synthetic cohort's, or a user's own `csv`),
+/// and each labelled row whose entity and week match an earlier prediction of `model` becomes that
+/// prediction's outcome, observed now. A prediction's outcome is recorded once: a label that is
+/// already known is not touched. This is how the weekly job closes its own loop: the rollout's
+/// analysis and the monitors then count these outcomes.
+struct OutcomesStage: Stage {
+    static let keys = ["model", "label", "entity", "period"]
+
+    var with: [String: SpecValue]
+
+    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+        StageFiles.run {
+            let w = StageSettings(stage: context.stage, with: with)
+            let model = w.string("model", "")
+            guard !model.isEmpty else { throw StageSettings.Failure(message: "\(context.stage): `model` names the model whose predictions get outcomes") }
+            let labelColumn = w.string("label", SyntheticCohort.label), entityColumn = w.string("entity", "customer_id")
+            let periodColumn = w.string("period", "week")
+            let history = try StageFiles.readTable(context, "history.csv", producer: "synthetic-cohort or csv")
+            guard let labels = history.numeric(labelColumn) else {
+                throw StageSettings.Failure(message: "\(context.stage): history.csv has no numeric label column '\(labelColumn)'")
+            }
+            guard let entities = ScoreStage.texts(history, entityColumn), let periods = history.numeric(periodColumn) else {
+                throw StageSettings.Failure(message: "\(context.stage): history.csv needs the entity column '\(entityColumn)' and the period column '\(periodColumn)'")
+            }
+            let now = Store.nowMillis()
+            let (recorded, hits, contacted) = try context.store.database.write { db -> (Int, Int, Int) in
+                let scored = Set(try Int.fetchAll(db, sql: "SELECT DISTINCT period FROM predictions WHERE model_name = ? AND period IS NOT NULL", arguments: [model]))
+                let attach = try db.makeStatement(sql: """
+                    INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time)
+                    SELECT id, ?, ?, ? FROM predictions WHERE model_name = ? AND entity_id = ? AND period = ? AND true
+                    ON CONFLICT (prediction_id) DO NOTHING
+                    """)
+                var recorded = 0
+                for r in 0..<history.rowCount where !labels[r].isNaN && scored.contains(Int(periods[r])) {
+                    try attach.execute(arguments: [labels[r] == 1, now, now, model, entities[r], Int(periods[r])])
+                    recorded += db.changesCount
+                }
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT COUNT(*) AS n, COALESCE(SUM(o.label), 0) AS hits FROM outcomes o JOIN predictions p ON p.id = o.prediction_id
+                    WHERE p.model_name = ? AND o.recorded_time = ? AND p.contacted = 1 AND p.holdout = 0
+                    """, arguments: [model, now])
+                return (recorded, row?["hits"] ?? 0, row?["n"] ?? 0)
+            }
+            var metrics = ["outcomes_recorded": Double(recorded), "outcomes_contacted": Double(contacted)]
+            if contacted > 0 { metrics["hit_rate_new_outcomes"] = Double(hits) / Double(contacted) }
+            try StageFiles.report(metrics: metrics, params: ["model": model], in: context)
+        }
+    }
+}
