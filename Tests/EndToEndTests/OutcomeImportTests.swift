@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+import MLOpsCore
 import Testing
 
 /// `mlops outcomes import` as a user runs it after a weekly scoring.
@@ -43,8 +45,8 @@ struct OutcomeImportTests {
         #expect(bad.stderr.contains("line 5: time 'yesterday'"))
         #expect(bad.stderr.contains("nothing was imported"))
         // Line 2 was fine, but it was not imported either.
-        let again = try #require(try cli.json(["outcomes", "import", "good.csv"]) as? [String: Any])
-        #expect(again["imported"] as? Int == 3)
+        let store = try Store(path: cli.root + "/experiments/mlops.sqlite")
+        #expect(try store.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outcomes") } == 3)
         let missing = try cli.run(["outcomes", "import", "nope.csv"])
         #expect(missing.status == 2 && missing.stderr.contains("cannot read nope.csv"))
     }
