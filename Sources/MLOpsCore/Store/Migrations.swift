@@ -237,6 +237,24 @@ extension Store {
                 CREATE INDEX notifications_pending ON notifications(state, next_attempt_time);
                 """)
         }
+        migrator.registerMigration("v5: monitor state") { db in
+            try db.execute(sql: """
+                -- Where each monitor stands: the version it watches, its anchored baseline, how many
+                -- consecutive evaluations found a significant drop, and its last evaluation.
+                CREATE TABLE monitor_state (
+                    monitor TEXT PRIMARY KEY,
+                    model_name TEXT NOT NULL,
+                    model_version INTEGER,
+                    baseline REAL,
+                    baseline_source TEXT,
+                    anchored_time INTEGER,
+                    breaches INTEGER NOT NULL DEFAULT 0,
+                    last_evaluation TEXT,
+                    last_trigger_time INTEGER,
+                    updated_time INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+import Testing
+@testable import MLOpsCore
+
+/// The hit-rate monitor on real predictions and outcomes in a real store, on a simulated clock.
+@Suite("Hit-rate monitor: significant drops only, insufficient never fine")
+struct HitRateMonitorTests {
+    static let day: Int64 = 86_400_000
+
+    func setUp() throws -> (TestWorkspace, Store, PredictionLog, Int64) {
+        let ws = try TestWorkspace()
+        try FileManager.default.createDirectory(atPath: ws.path("model"), withIntermediateDirectories: true)
+        try ws.write("model/model.json", "{}")
+        let store = try ws.store()
+        let registry = ModelRegistry(store: store, directory: ws.workspace.registryDirectory)
+        _ = try registry.register(name: "m", from: ws.path("model"), runID: nil)
+        try registry.setAlias("m", "champion", to: 1, reason: "test")
+        return (ws, store, PredictionLog(store: store), Store.nowMillis())
+    }
+
+    /// `n` contacted predictions of v1 at `time`, hits at `rate`, labels observed a day later.
+    func outcomes(_ log: PredictionLog, n: Int, rate: Double, time: Int64, prefix: String) throws {
+        let ids = try log.record((0..<n).map { .init(runID: "r", model: "m", version: 1, entity: "\(prefix)\($0)", score: 0.5, time: time) })
+        for (i, id) in ids.enumerated() { try log.recordOutcome(.prediction(id), label: Double(i % 20) < rate * 20, observedTime: time + Self.day) }
+    }
+
+    func monitor(_ store: Store, baseline: MonitorSpec.Baseline, breaches: Int = 1) -> HitRateMonitor {
+        HitRateMonitor(store: store, spec: MonitorSpec(
+            name: "hit", model: "m", metric: "hit_rate", baseline: baseline, window: .init(milliseconds: 7 * Self.day), minSamples: 200,
+            maxDrop: 0.05, confidence: 0.95, cooldown: .init(milliseconds: 14 * Self.day), breachesToTrigger: breaches, onDropRun: "weekly", location: nil))
+    }
+
+    @Test func aDropMustBeSignificantAndRepeatedAndCoolsDown() throws {
+        let (ws, store, log, t0) = try setUp()
+        defer { ws.remove() }
+        let watch = monitor(store, baseline: .value(0.30), breaches: 2)
+        try outcomes(log, n: 100, rate: 0.30, time: t0, prefix: "a")
+        let few = try watch.evaluate(now: t0 + 2 * Self.day)
+        #expect(few.verdict == .insufficient && few.reason.contains("100 mature outcomes"))
+        try outcomes(log, n: 900, rate: 0.30, time: t0, prefix: "b")
+        #expect(try watch.evaluate(now: t0 + 2 * Self.day).verdict == .fine)
+        // A week later the rate has fallen to 0.15: significant, but it takes two evaluations.
+        try outcomes(log, n: 1000, rate: 0.15, time: t0 + 8 * Self.day, prefix: "c")
+        let first = try watch.evaluate(now: t0 + 10 * Self.day)
+        #expect(first.verdict == .dropped && first.breaches == 1 && !first.shouldTrigger)
+        let second = try watch.evaluate(now: t0 + 11 * Self.day)
+        #expect(second.breaches == 2 && second.shouldTrigger)
+        let third = try watch.evaluate(now: t0 + 12 * Self.day)
+        #expect(third.verdict == .dropped && !third.shouldTrigger && third.reason.contains("cooldown"))
+        #expect(try ws.count("SELECT COUNT(*) FROM notifications WHERE event = 'monitor_breach'") == 3)
+    }
+
+    @Test func aSmallDipIsNotADrop() throws {
+        let (ws, store, log, t0) = try setUp()
+        defer { ws.remove() }
+        // 0.25 on 300 outcomes sits on the bar (0.30 − 0.05), but its upper bound (about 0.29) does not: no drop.
+        try outcomes(log, n: 300, rate: 0.25, time: t0, prefix: "a")
+        let dip = try monitor(store, baseline: .value(0.30)).evaluate(now: t0 + 2 * Self.day)
+        #expect(dip.verdict == .fine)
+        #expect((dip.bound ?? 0) > 0.25)
+    }
+
+    @Test func theDeploymentBaselineAnchorsOnTheFirstWindowAfterPromotion() throws {
+        let (ws, store, log, t0) = try setUp()
+        defer { ws.remove() }
+        let watch = monitor(store, baseline: .deployment)
+        try outcomes(log, n: 400, rate: 0.30, time: t0 + Self.day, prefix: "a")
+        let early = try watch.evaluate(now: t0 + 3 * Self.day)
+        #expect(early.verdict == .insufficient && early.baseline == nil && early.reason.contains("no baseline yet"))
+        let anchored = try watch.evaluate(now: t0 + 8 * Self.day)
+        #expect(anchored.baseline == 0.30 && anchored.verdict == .fine)
+        try outcomes(log, n: 1000, rate: 0.10, time: t0 + 20 * Self.day, prefix: "b")
+        let dropped = try watch.evaluate(now: t0 + 22 * Self.day)
+        #expect(dropped.baseline == 0.30 && dropped.verdict == .dropped && dropped.shouldTrigger)
+    }
+}
