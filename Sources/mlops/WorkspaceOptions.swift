@@ -81,3 +81,10 @@ func printJSON(_ object: Any) {
         Console.shared.write(String(decoding: data, as: UTF8.self) + "\n")
     }
 }
+
+/// The bytes of a command's file argument, `-` meaning standard input.
+func readInput(_ path: String) throws -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let contents = FileManager.default.contents(atPath: path) else { throw CLIError.invalidInput("cannot read \(path)") }
+    return contents
+}

@@ -10,12 +10,7 @@ struct HitRateMonitorTests {
 
     func setUp() throws -> (TestWorkspace, Store, PredictionLog, Int64) {
         let ws = try TestWorkspace()
-        try FileManager.default.createDirectory(atPath: ws.path("model"), withIntermediateDirectories: true)
-        try ws.write("model/model.json", "{}")
-        let store = try ws.store()
-        let registry = ModelRegistry(store: store, directory: ws.workspace.registryDirectory)
-        _ = try registry.register(name: "m", from: ws.path("model"), runID: nil)
-        try registry.setAlias("m", "champion", to: 1, reason: "test")
+        let (store, _) = try ws.registerModel(versions: 1, champion: 1)
         return (ws, store, PredictionLog(store: store), Store.nowMillis())
     }
 

@@ -22,13 +22,7 @@ struct RolloutTests {
     /// A model with v1 champion and v2 registered.
     func fixture() throws -> Fixture {
         let ws = try TestWorkspace()
-        try FileManager.default.createDirectory(atPath: ws.path("model"), withIntermediateDirectories: true)
-        try ws.write("model/model.json", "{}")
-        let store = try ws.store()
-        let registry = ModelRegistry(store: store, directory: ws.workspace.registryDirectory)
-        _ = try registry.register(name: "m", from: ws.path("model"), runID: nil)
-        _ = try registry.register(name: "m", from: ws.path("model"), runID: nil)
-        try registry.setAlias("m", "champion", to: 1, reason: "test")
+        let (store, registry) = try ws.registerModel(versions: 2, champion: 1)
         return Fixture(ws: ws, store: store, registry: registry, controller: RolloutController(store: store), log: PredictionLog(store: store))
     }
 

@@ -43,6 +43,17 @@ struct TestWorkspace {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: root) }
+
+    /// Registers `versions` versions of model `m` (a stand-in `model.json`) and makes `champion` its champion.
+    func registerModel(versions: Int, champion: Int) throws -> (Store, ModelRegistry) {
+        try FileManager.default.createDirectory(atPath: path("model"), withIntermediateDirectories: true)
+        try write("model/model.json", "{}")
+        let store = try store()
+        let registry = ModelRegistry(store: store, directory: workspace.registryDirectory)
+        for _ in 0..<versions { _ = try registry.register(name: "m", from: path("model"), runID: nil) }
+        try registry.setAlias("m", "champion", to: champion, reason: "test")
+        return (store, registry)
+    }
 }
 
 /// The diagnostics a spec produces, as text, or [] when it is valid.

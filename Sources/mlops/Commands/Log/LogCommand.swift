@@ -113,14 +113,7 @@ struct LogBatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let data: Data
-            if path == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                guard let contents = FileManager.default.contents(atPath: path) else { throw CLIError.invalidInput("cannot read \(path)") }
-                data = contents
-            }
-            let points = try MetricCSV.parse(data, source: path)
+            let points = try MetricCSV.parse(try readInput(path), source: path)
             let (tracker, run) = try target.resolve()
             try tracker.logMetrics(run.id, points)
         }

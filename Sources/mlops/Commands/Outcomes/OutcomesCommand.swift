@@ -27,13 +27,7 @@ struct OutcomesImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let data: Data
-            if path == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                guard let read = FileManager.default.contents(atPath: path) else { throw CLIError.invalidInput("cannot read \(path)") }
-                data = read
-            }
+            let data = try readInput(path)
             let summary: OutcomeImport.Summary
             do {
                 summary = try OutcomeImport.run(data, source: path == "-" ? "stdin" : path, store: try options.openStore(), model: model)
