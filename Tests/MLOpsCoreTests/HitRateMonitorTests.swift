@@ -70,3 +70,74 @@ struct HitRateMonitorTests {
         #expect(dropped.baseline == 0.30 && dropped.verdict == .dropped && dropped.shouldTrigger)
     }
 }
+
+@Suite("Retrain policy: never stacked, capped, cooled down")
+struct RetrainPolicyTests {
+    static let day: Int64 = 86_400_000
+
+    @Test func aBreachStartsARetrainOnlyWhenNothingStandsInTheWay() throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        let (store, _) = try ws.registerModel(versions: 2, champion: 1)
+        var spec = MonitorSpec(name: "hit", model: "m", metric: "hit_rate", baseline: .value(0.3), window: .init(milliseconds: 7 * Self.day),
+                               minSamples: 200, maxDrop: 0.05, confidence: 0.95, cooldown: .init(milliseconds: 7 * Self.day),
+                               breachesToTrigger: 1, onDropRun: "weekly", location: nil)
+        spec.maxRetrains = (2, .init(milliseconds: 30 * Self.day))
+        let breach = HitRateMonitor.Evaluation(monitor: "hit", model: "m", version: 1, time: 0, trials: 500, successes: 50, rate: 0.1,
+                                               lower: 0.08, upper: 0.12, bound: 0.12, baseline: 0.3, baselineSource: "fixed", verdict: .dropped,
+                                               breaches: 1, shouldTrigger: true, reason: "hit rate 0.10 below 0.30 − 0.05")
+        let now: Int64 = 100 * Self.day
+        #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).start)
+        var quiet = breach
+        quiet.shouldTrigger = false
+        #expect(try !RetrainPolicy.decide(spec, quiet, store: store, now: now).start)
+
+        let tracker = Tracker(store: store)
+        let experiment = try tracker.experimentID(named: "weekly")
+        func jobRun(_ start: Int64, status: RunStatus, trigger: String) throws -> String {
+            var run = RunRecord(experimentID: experiment, name: "weekly", status: status, startTime: start, kind: .job)
+            run.job = "weekly"
+            run.trigger = trigger
+            try tracker.create(run)
+            return run.id
+        }
+        // A run of the job is going.
+        let going = try jobRun(now - 1000, status: .running, trigger: "schedule")
+        #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).reason == "a run of weekly is already going")
+        try store.database.write { try $0.execute(sql: "UPDATE runs SET status = 'FINISHED' WHERE run_uuid = ?", arguments: [going]) }
+        // A rollout of the model is in flight.
+        _ = try RolloutStore(store: store).create(model: "m", candidate: 2, stable: 1,
+                                                  plan: RolloutPlan(DeploySpec(model: "m", strategy: .canary, steps: [.setWeight(10)], keepPreviousFor: nil, onInconclusive: .pause)),
+                                                  jobRunID: nil, now: now)
+        #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).reason.contains("rollout of m v2 is in flight"))
+        try store.database.write { try $0.execute(sql: "UPDATE rollouts SET state = 'promoted'") }
+        // The last retrain was three days ago: cooling down.
+        _ = try jobRun(now - 3 * Self.day, status: .finished, trigger: "monitor")
+        #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).reason.contains("less than 7d ago"))
+        // Two retrains in 30 days reach the cap even after the cooldown.
+        _ = try jobRun(now - 20 * Self.day, status: .finished, trigger: "monitor")
+        #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now + 5 * Self.day).reason.contains("max_retrains is 2"))
+        #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now + 25 * Self.day).start)
+    }
+}
+
+@Suite("monitors: max_retrains in jobs.yaml")
+struct MaxRetrainsSpecTests {
+    @Test func parsesAndChecksMaxRetrains() throws {
+        let spec = try SpecParser.parse(text: """
+            version: 1
+            jobs: { j: { stages: { a: { uses: noop } } } }
+            monitors:
+              hit: { model: m, metric: hit_rate, on_drop: { run: j }, max_retrains: { count: 4, period: 60d } }
+            """, file: "jobs.yaml")
+        let cap = try #require(spec.monitors.first?.maxRetrains)
+        #expect(cap.count == 4 && cap.period.milliseconds == 60 * 86_400_000)
+        let found = diagnostics("""
+            version: 1
+            jobs: { j: { stages: { a: { uses: noop } } } }
+            monitors:
+              hit: { model: m, metric: hit_rate, max_retrains: { count: 0, every: 60d } }
+            """)
+        #expect(found.map(\.path).sorted() == ["monitors.hit.max_retrains.count", "monitors.hit.max_retrains.every"])
+    }
+}

@@ -124,4 +124,6 @@ public struct MonitorSpec: Sendable {
     public var breachesToTrigger: Int
     public var onDropRun: String?
     public var location: SourceLocation?
+    /// At most `count` retrains this monitor starts in any `period`: a cap on a retrain loop.
+    public var maxRetrains: (count: Int, period: SpecDuration)? = (3, SpecDuration(milliseconds: 30 * 86_400_000))
 }

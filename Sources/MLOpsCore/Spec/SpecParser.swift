@@ -8,7 +8,7 @@ public enum SpecParser {
     static let stageKeys = ["uses", "run", "shell", "with", "needs", "retries", "retry_delay", "max_retry_delay",
                             "timeout", "kill_grace", "trigger_rule", "env"]
     static let monitorKeys = ["model", "metric", "baseline", "window", "min_samples", "max_drop", "confidence",
-                              "cooldown", "breaches_to_trigger", "on_drop"]
+                              "cooldown", "breaches_to_trigger", "on_drop", "max_retrains"]
 
     public static func load(path: String, catalog: StageCatalog = .standard) throws(SpecError) -> JobsFile {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -321,6 +321,15 @@ public enum SpecParser {
                 if let c = reader.double(value, fieldPath, range: 0.5...0.9999) { monitor.confidence = c }
             case "cooldown": monitor.cooldown = reader.duration(value, fieldPath) ?? monitor.cooldown
             case "breaches_to_trigger": monitor.breachesToTrigger = reader.int(value, fieldPath, min: 1) ?? 1
+            case "max_retrains":
+                if let items = reader.mapping(value, fieldPath, allowed: ["count", "period"], what: "a mapping like `{ count: 2, period: 30d }`") {
+                    var count = 1, period = SpecDuration(milliseconds: 30 * 86_400_000)
+                    for (k, _, v) in items {
+                        if k == "count" { count = reader.int(v, "\(fieldPath).count", min: 1) ?? count }
+                        else { period = reader.duration(v, "\(fieldPath).period") ?? period }
+                    }
+                    monitor.maxRetrains = (count, period)
+                }
             case "on_drop":
                 if let items = reader.mapping(value, fieldPath, allowed: ["run"], what: "a mapping like `{ run: JOB }`") {
                     for (_, _, v) in items { monitor.onDropRun = reader.string(v, "\(fieldPath).run") }
