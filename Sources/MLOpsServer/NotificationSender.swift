@@ -11,7 +11,7 @@ struct NotificationSender: Service {
     let interval: Duration
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 if let spec = try? SpecParser.load(path: specPath) {
                     await Notifier(store: store, spec: spec).deliverPending(budget: .milliseconds(500))

@@ -13,32 +13,37 @@ final class ServerMetrics: Sendable {
 
     init() {
         requestDuration = registry.makeDurationHistogram(
-            name: "mlops_request_duration_seconds",
+            descriptor: Self.name("request_duration", unit: "seconds", help: "Time to answer a request"),
             buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
-                      .milliseconds(10), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1)],
-            help: "Time to answer a request")
+                      .milliseconds(10), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1)])
     }
 
     func requests(route: String, status: Int) -> Counter {
         let key = "\(route) \(status)"
         if let counter = requestCounters.withLock({ $0[key] }) { return counter }
-        let counter = registry.makeCounter(name: "mlops_requests_total", labels: [("route", route), ("status", String(status))], help: "Requests answered")
+        let counter = registry.makeCounter(descriptor: Self.name("requests", unit: "total", help: "Requests answered"),
+                                           labels: [("route", route), ("status", String(status))])
         requestCounters.withLock { $0[key] = counter }
         return counter
     }
 
     func predictions(model: String, version: Int) -> Counter {
-        registry.makeCounter(name: "mlops_predictions_total", labels: [("model", model), ("version", String(version))],
-                             help: "Predictions made, by the version that answered")
+        registry.makeCounter(descriptor: Self.name("predictions", unit: "total", help: "Predictions made, by the version that answered"),
+                             labels: [("model", model), ("version", String(version))])
     }
 
     func rolloutWeight(model: String) -> Gauge {
-        registry.makeGauge(name: "mlops_rollout_weight", labels: [("model", model)], help: "The candidate's share of traffic, in percent")
+        registry.makeGauge(descriptor: Self.name("rollout_weight", unit: "percent", help: "The candidate's share of traffic"),
+                           labels: [("model", model)])
     }
 
     func feedback() -> Counter {
-        registry.makeCounter(name: "mlops_feedback_total", help: "Outcomes recorded")
+        registry.makeCounter(descriptor: Self.name("feedback", unit: "total", help: "Outcomes recorded"))
     }
 
     func text() -> String { registry.emitToString() }
+
+    static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mlops", metricName: metric, unitName: unit, helpText: help)
+    }
 }

@@ -124,7 +124,7 @@ struct CatalogRefresher: Service {
     let advanceEvery: Duration
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             var sinceAdvance = Duration.zero
             while !Task.isCancelled {
                 do {
