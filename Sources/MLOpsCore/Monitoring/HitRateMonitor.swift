@@ -44,14 +44,11 @@ public struct HitRateMonitor: Sendable {
         public var reason: String
     }
 
-    /// Mature outcomes of `version`'s contacted predictions made in [since, until).
+    /// The hit counts the monitor judges: the same mature-outcome count as a rollout's analysis,
+    /// over every prediction of the version (in a rollout or not).
     static func window(_ db: Database, model: String, version: Int, since: Int64, until: Int64, now: Int64) throws -> (trials: Int, successes: Int) {
-        let row = try Row.fetchOne(db, sql: """
-            SELECT COUNT(*) AS n, COALESCE(SUM(o.label), 0) AS s FROM predictions p JOIN outcomes o ON o.prediction_id = p.id
-            WHERE p.model_name = ? AND p.model_version = ? AND p.created_time >= ? AND p.created_time < ?
-              AND p.contacted = 1 AND p.holdout = 0 AND o.observed_time <= ?
-            """, arguments: [model, version, since, until, now])
-        return (row?["n"] ?? 0, row?["s"] ?? 0)
+        let arm = try RolloutAnalysis.arm(db, model: model, version: version, rolloutID: nil, since: since, until: until, now: now)
+        return (arm.trials, arm.successes)
     }
 
     /// Evaluates now, updates the monitor's state (one transaction) and returns the evaluation.
