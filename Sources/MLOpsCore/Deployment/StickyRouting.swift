@@ -5,10 +5,8 @@ public enum StickyRouting {
     public static let buckets: UInt64 = 10_000
 
     public static func bucket(_ entity: String, salt: String) -> Int {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in salt.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        hash = (hash ^ 0x7C) &* 0x100_0000_01B3
-        for byte in entity.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        // FNV-1a of "salt|entity", without building the string on a request's path.
+        var hash = entity.hashStable(continuing: "|".hashStable(continuing: salt.hashStable))
         // FNV's low bits mix poorly; fold the high half in before taking the bucket.
         hash ^= hash >> 29
         hash = hash &* 0xBF58_476D_1CE4_E5B9

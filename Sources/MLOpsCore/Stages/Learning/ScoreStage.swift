@@ -117,8 +117,11 @@ struct ScoreStage: Stage {
 
 extension String {
     /// FNV-1a: a hash that is the same in every process (Swift's `hashValue` is seeded per run).
-    var hashStable: UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    var hashStable: UInt64 { hashStable(continuing: 0xCBF2_9CE4_8422_2325) }
+
+    /// FNV-1a carried on from `hash`: hashing several strings in turn equals hashing them joined.
+    func hashStable(continuing hash: UInt64) -> UInt64 {
+        var hash = hash
         for byte in utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
         return hash
     }
