@@ -97,11 +97,7 @@ public enum OutcomeImport {
         }
         if !problems.isEmpty { throw Failure(problems: problems) }
         return try store.database.write { db in
-            let upsert = try db.makeStatement(sql: """
-                INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time) VALUES (?, ?, ?, ?)
-                ON CONFLICT (prediction_id) DO UPDATE SET label = excluded.label, observed_time = excluded.observed_time, recorded_time = excluded.recorded_time
-                """)
-            for row in rows { try upsert.execute(arguments: [row.predictionID, row.label, row.time, now]) }
+            for row in rows { try PredictionLog.saveOutcome(db, predictionID: row.predictionID, label: row.label, observedTime: row.time, now: now) }
             try AuditLog.record(db, entityType: "outcomes", entityID: source, action: "import", to: "\(rows.count) rows", time: now)
             let counts = try Row.fetchAll(db, sql: """
                 SELECT p.model_name || '/' || p.model_version AS version, COUNT(*) AS n FROM outcomes o JOIN predictions p ON p.id = o.prediction_id

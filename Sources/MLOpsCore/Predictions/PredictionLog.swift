@@ -76,6 +76,14 @@ public struct PredictionLog: Sendable {
         }
     }
 
+    /// Records a prediction's label; a later label for the same prediction replaces it.
+    static func saveOutcome(_ db: Database, predictionID: Int64, label: Bool, observedTime: Int64, now: Int64) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time) VALUES (?, ?, ?, ?)
+            ON CONFLICT (prediction_id) DO UPDATE SET label = excluded.label, observed_time = excluded.observed_time, recorded_time = excluded.recorded_time
+            """).execute(arguments: [predictionID, label, observedTime, now])
+    }
+
     public enum OutcomeTarget: Sendable, Hashable {
         case prediction(Int64)
         /// The entity's latest prediction (of `model`, when given).
@@ -106,10 +114,7 @@ public struct PredictionLog: Sendable {
                 case let .entity(entity, model): throw OutcomeError(description: "no prediction for entity '\(entity)'" + (model.map { " of model \($0)" } ?? ""))
                 }
             }
-            try db.execute(sql: """
-                INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time) VALUES (?, ?, ?, ?)
-                ON CONFLICT (prediction_id) DO UPDATE SET label = excluded.label, observed_time = excluded.observed_time, recorded_time = excluded.recorded_time
-                """, arguments: [predictionID, label, observedTime, now])
+            try Self.saveOutcome(db, predictionID: predictionID, label: label, observedTime: observedTime, now: now)
             return predictionID
         }
     }
