@@ -85,6 +85,12 @@ public struct RolloutStore: Sendable {
         public var from: RolloutState
         public var event: String
         public var detail: String?
+
+        /// One line, as the CLI prints it and stages echo it: what changed, and why.
+        public var summary: String {
+            "\(rollout.model) v\(rollout.candidateVersion): \(from.name) → \(rollout.state.name)  weight \(rollout.weight)%"
+                + (detail.map { "  (\($0))" } ?? "")
+        }
     }
 
     /// Applies `event` to the rollout as it is in the store now (not as the caller last read it),

@@ -56,7 +56,7 @@ struct DeployStage: Stage {
                 }
             }
             for transition in try controller.advance(spec.model, now: now) {
-                say("rollout \(spec.model) v\(candidate.version): \(transition.from.name) → \(transition.rollout.state.name) (weight \(transition.rollout.weight)%)")
+                say("rollout " + transition.summary)
             }
             let after = try controller.rollouts.rollout(rollout.id) ?? rollout
             params["rollout_state"] = after.state.name

@@ -23,10 +23,10 @@ struct ScoreStage: Stage {
             let registry = ModelRegistry(store: context.store, directory: context.workspace.registryDirectory)
             let alias = w.string("alias", "champion")
             var rollout: Rollout?
-            if alias == "champion", try registry.models().contains(where: { $0.name == name }) {
+            if alias == "champion" {
                 let controller = RolloutController(store: context.store)
                 for transition in try controller.advance(name, now: Store.nowMillis()) {
-                    context.echo?(.stderr, "rollout \(name) v\(transition.rollout.candidateVersion): \(transition.from.name) → \(transition.rollout.state.name) (weight \(transition.rollout.weight)%)")
+                    context.echo?(.stderr, Substring("rollout " + transition.summary))
                 }
                 rollout = try controller.rollouts.inFlight(name).flatMap { $0.weight > 0 && $0.stableVersion != nil ? $0 : nil }
             }

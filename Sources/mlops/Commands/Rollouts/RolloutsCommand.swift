@@ -33,12 +33,7 @@ func reportingRolloutErrors<T>(_ body: () async throws -> T) async throws -> T {
 
 /// One line a transition: what changed, and why.
 func printTransitions(_ transitions: [RolloutStore.Transition]) {
-    for t in transitions {
-        let r = t.rollout
-        let line = "\(r.model) v\(r.candidateVersion): \(t.from.name) → \(r.state.name)  weight \(r.weight)%"
-            + (t.detail.map { "  (\($0))" } ?? "")
-        Console.shared.write(line + "\n")
-    }
+    for t in transitions { Console.shared.write(t.summary + "\n") }
 }
 
 struct RolloutsListCommand: AsyncParsableCommand {
