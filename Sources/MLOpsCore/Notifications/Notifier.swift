@@ -42,11 +42,11 @@ public struct Notifier: Sendable {
                     """, arguments: [now])
             }) ?? []
             for row in due { await deliver(row, report: &report) }
-            let next = try? await store.database.read { db in
-                try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_time) FROM notifications WHERE state = 'pending'")
+            let waiting = try? await store.database.read { db in
+                try Row.fetchOne(db, sql: "SELECT MIN(next_attempt_time) AS next, COUNT(*) AS n FROM notifications WHERE state = 'pending'")
             }
-            report.pending = (try? await store.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM notifications WHERE state = 'pending'") }) ?? 0
-            guard let next = next ?? nil else { return report }
+            report.pending = waiting?["n"] ?? 0
+            guard let next = waiting?["next"] as Int64? else { return report }
             let wait = Duration.milliseconds(max(0, next - Store.nowMillis()))
             guard ContinuousClock.now + wait < deadline else { return report }
             try? await Task.sleep(for: wait)
