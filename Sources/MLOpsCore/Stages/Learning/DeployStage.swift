@@ -83,7 +83,8 @@ struct DeployStage: Stage {
         if let bad = scores.firstIndex(where: { !$0.isFinite || $0 < 0 || $0 > 1 }) {
             return "row \(bad + 1) of the sample scored \(scores[bad])"
         }
-        let perRow = Double(elapsed.components.attoseconds) / 1e15 / Double(max(1, scores.count)) + Double(elapsed.components.seconds) * 1000 / Double(max(1, scores.count))
+        let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let perRow = millis / Double(max(1, scores.count))
         if perRow > spec.maxLatencyMillis {
             return String(format: "%.3f ms a row, over max_latency_ms %.3f", perRow, spec.maxLatencyMillis)
         }
