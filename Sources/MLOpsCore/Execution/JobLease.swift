@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// The guard behind `concurrency: forbid`: one row per running job, naming the process that holds
+/// The guard behind `concurrency: forbid | queue | replace`: one row per running job, naming the process that holds
 /// it. A lease whose holder is gone (dead pid, a different boot, or on another host a stale
 /// heartbeat) is taken over, and the runs it left RUNNING are closed as orphaned.
 public enum JobLease {
@@ -23,7 +23,7 @@ public enum JobLease {
         public var description: String {
             let since = Date(timeIntervalSince1970: Double(holder.acquiredTime) / 1000).formatted(date: .omitted, time: .standard)
             return "job '\(holder.job)' is already running (run \(holder.runID.prefix(8)), pid \(holder.identity.pid) on \(holder.identity.host), since \(since)); "
-                + "it has `concurrency: forbid`: wait for it to end, stop it, or set `concurrency: allow`"
+                + "it has `concurrency: forbid`, `queue` or `replace`: wait for it to end, stop it, or set `concurrency: allow`"
         }
     }
 

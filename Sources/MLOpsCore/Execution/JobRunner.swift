@@ -64,7 +64,7 @@ public final class JobRunner: Sendable {
         }
 
         try OrphanReaper.reap(store)
-        let runID = RunRecord.newID()
+        let runID = request.runID ?? RunRecord.newID()
         let identity = ProcessIdentity.current()
         let started = Store.nowMillis()
         var parent = RunRecord(id: runID, experimentID: 0, name: job.name, status: .running, startTime: started, kind: .job)
@@ -83,6 +83,7 @@ public final class JobRunner: Sendable {
                     "mlflow.runName": job.name, "mlflow.user": parent.userID ?? ""]
         if let commit = parent.gitCommit { tags["mlflow.source.git.commit"] = commit }
         if let rerunOf { tags["mlops.rerun_of"] = rerunOf.id }
+        tags.merge(request.tags) { a, _ in a }
         let replaced: JobLease.Holder?
         (replaced, parent) = try recordStart(parent, job: job, identity: identity,
                                              params: params.mapValues(\.description), tags: tags)
@@ -122,7 +123,7 @@ public final class JobRunner: Sendable {
                      tags: [String: String]) throws -> (JobLease.Holder?, RunRecord) {
         let experimentsDirectory = workspace.experimentsDirectory
         return try store.database.write { db in
-            let replaced = job.concurrency == .forbid
+            let replaced = job.concurrency.exclusive
                 ? try JobLease.acquire(db, job: job.name, runID: parent.id, identity: identity, now: parent.startTime ?? Store.nowMillis())
                 : nil
             var run = parent
@@ -148,7 +149,7 @@ public final class JobRunner: Sendable {
                                        details: ["run_id": runID, "stage": gate.name, "stage_run_id": gate.runID as Any])
                 }
             }
-            if job.concurrency == .forbid { try JobLease.release(db, job: job.name, runID: runID) }
+            if job.concurrency.exclusive { try JobLease.release(db, job: job.name, runID: runID) }
             guard let run = try RunRecord.fetchOne(db, key: runID) else { throw Tracker.TrackingError("no run \(runID)") }
             return run
         }
@@ -201,7 +202,9 @@ public final class JobRunner: Sendable {
                             changed = true
                             continue
                         }
-                        if let reason = Self.skipReason(stage.triggerRule, needs: needs) {
+                        // A condition that cannot be read (a store error) does not skip: the stage runs.
+                        if let reason = Self.skipReason(stage.triggerRule, needs: needs)
+                            ?? stage.skipIf.flatMap({ (try? $0.reason(trigger: parent.trigger ?? "manual", store: store)) ?? nil }) {
                             states[stage.name] = .done(recordSkip(stage: stage, job: job, parent: parent, reason: reason))
                             changed = true
                             continue
@@ -249,6 +252,9 @@ public final class JobRunner: Sendable {
             return nil
         case .oneFailed:
             return needs.contains { failed.contains($0.outcome) } ? nil : "trigger rule one_failed: no upstream stage failed"
+        case .noneFailed:
+            let bad = needs.filter { !ok.contains($0.outcome) && $0.outcome != .skipped }
+            return bad.isEmpty ? nil : "upstream " + bad.map { "\($0.name) \($0.outcome.rawValue.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
         }
     }
 

@@ -11,6 +11,10 @@ public struct RunRequest: Sendable {
     public var maxParallel: Int?
     /// Echo stage output to the terminal, each line prefixed with its stage.
     public var echo: Bool
+    /// More tags for the job run: why a monitor started it, which schedule fire.
+    public var tags: [String: String] = [:]
+    /// The id the run gets, chosen by a caller that records it before the run ends (the scheduler).
+    public var runID: String?
 
     public init(job: String, params: [String: SpecValue] = [:], trigger: String = "manual", rerunOf: String? = nil,
                 onlyFailed: Bool = false, maxParallel: Int? = nil, echo: Bool = true) {

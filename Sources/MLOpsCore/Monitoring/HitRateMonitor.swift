@@ -2,12 +2,16 @@ import Foundation
 import GRDB
 import MLOpsLearn
 
-/// A hit-rate monitor: the champion's hit rate over the last `window` of predictions whose label
-/// is mature, against a baseline. A drop is declared only when it is significant: the one-sided
-/// Wilson upper bound of the current rate is below baseline − `max_drop`, with at least
-/// `min_samples` outcomes, for `breaches_to_trigger` evaluations in a row. Below `min_samples`
-/// the verdict is INSUFFICIENT, never "fine" nor "dropped". `baseline: deployment` anchors on the
-/// first full window after the version became champion, and re-anchors on each promotion.
+/// A hit-rate monitor: the champion's hit rate over the outcomes that became known in the last
+/// `window` (only mature labels count), against a baseline. A drop is declared only when it is
+/// significant: the one-sided Wilson upper bound of the current rate is below baseline −
+/// `max_drop`, with at least `min_samples` outcomes, for `breaches_to_trigger` evaluations in a
+/// row that each saw new outcomes (evaluating the same outcomes twice is not new evidence). Below
+/// `min_samples` the verdict is INSUFFICIENT, never "fine" nor "dropped". `method: cusum` decides
+/// by a Bernoulli CUSUM over every outcome instead. `baseline: deployment` anchors on the outcomes
+/// of the first `window` of predictions after the version became champion, re-anchored on each
+/// promotion. The drift of the newest batch the champion scored is reported alongside, and can
+/// trigger on its own.
 public struct HitRateMonitor: Sendable {
     public let store: Store
     public let spec: MonitorSpec
@@ -17,38 +21,24 @@ public struct HitRateMonitor: Sendable {
         self.spec = spec
     }
 
-    public enum Verdict: String, Sendable, Codable {
-        case insufficient, fine, dropped
+    /// Contacted, non-holdout predictions of `version` whose outcome is known by `now`.
+    static let matureOutcomes = """
+        FROM predictions p JOIN outcomes o ON o.prediction_id = p.id
+        WHERE p.model_name = ? AND p.model_version = ? AND p.contacted = 1 AND p.holdout = 0 AND o.observed_time <= ?
+        """
+
+    static func counts(_ db: Database, model: String, version: Int, now: Int64, and condition: String,
+                       _ arguments: StatementArguments) throws -> (trials: Int, successes: Int) {
+        let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(o.label), 0) AS hits \(matureOutcomes) AND \(condition)",
+                                   arguments: [model, version, now] + arguments)
+        return (row?["n"] ?? 0, row?["hits"] ?? 0)
     }
 
-    public struct Evaluation: Sendable, Hashable, Codable {
-        public var monitor: String
-        public var model: String
-        public var version: Int?
-        public var time: Int64
-        public var trials: Int
-        public var successes: Int
-        public var rate: Double?
-        /// The two-sided interval at `confidence`, for showing.
-        public var lower: Double?
-        public var upper: Double?
-        /// The one-sided upper bound at `confidence`: what the verdict compares with the bar.
-        public var bound: Double?
-        public var baseline: Double?
-        public var baselineSource: String
-        public var verdict: Verdict
-        /// Consecutive evaluations that found a significant drop, this one included.
-        public var breaches: Int
-        /// `breaches_to_trigger` reached, outside the cooldown: the retrain should start.
-        public var shouldTrigger: Bool
-        public var reason: String
-    }
-
-    /// The hit counts the monitor judges: the same mature-outcome count as a rollout's analysis,
-    /// over every prediction of the version (in a rollout or not).
-    static func window(_ db: Database, model: String, version: Int, since: Int64, until: Int64, now: Int64) throws -> (trials: Int, successes: Int) {
-        let arm = try RolloutAnalysis.arm(db, model: model, version: version, rolloutID: nil, since: since, until: until, now: now)
-        return (arm.trials, arm.successes)
+    /// Where each evaluation left off: the newest outcome it counted, by (recorded time, prediction).
+    struct Cursor: Hashable, Comparable {
+        var time: Int64
+        var id: Int64
+        static func < (a: Cursor, b: Cursor) -> Bool { (a.time, a.id) < (b.time, b.id) }
     }
 
     /// Evaluates now, updates the monitor's state (one transaction) and returns the evaluation.
@@ -57,16 +47,16 @@ public struct HitRateMonitor: Sendable {
         try store.database.write { db in
             let champion = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'", arguments: [spec.model])
             let state = try Row.fetchOne(db, sql: "SELECT * FROM monitor_state WHERE monitor = ?", arguments: [spec.name])
-            var evaluation = Evaluation(monitor: spec.name, model: spec.model, version: champion, time: now, trials: 0, successes: 0,
-                                        rate: nil, lower: nil, upper: nil, bound: nil, baseline: nil, baselineSource: "", verdict: .insufficient,
-                                        breaches: 0, shouldTrigger: false, reason: "")
+            var evaluation = Evaluation(monitor: spec.name, model: spec.model, version: champion, time: now)
+            evaluation.method = spec.method.rawValue
             guard let champion else {
                 evaluation.reason = "model \(spec.model) has no champion"
-                try save(db, evaluation, state: state, anchor: nil, now: now)
+                try save(db, evaluation, state: state, anchor: nil, cursor: nil, cusum: 0, now: now)
                 return evaluation
             }
+            let sameVersion = (state?["model_version"] as Int?) == champion
             let window = spec.window.milliseconds
-            let counts = try Self.window(db, model: spec.model, version: champion, since: now - window, until: now, now: now)
+            let counts = try Self.counts(db, model: spec.model, version: champion, now: now, and: "o.observed_time > ?", [now - window])
             evaluation.trials = counts.trials
             evaluation.successes = counts.successes
             if counts.trials > 0 {
@@ -76,64 +66,78 @@ public struct HitRateMonitor: Sendable {
                 evaluation.upper = interval.upperBound
                 evaluation.bound = Proportions.wilsonUpper(successes: counts.successes, trials: counts.trials, confidence: spec.confidence)
             }
-            // The baseline: a number, or the version's first full window after it became champion.
-            var anchor: (value: Double, time: Int64)?
-            var waiting = "no baseline yet"
-            let sameVersion = (state?["model_version"] as Int?) == champion
-            switch spec.baseline {
-            case let .value(value):
-                evaluation.baseline = value
-                evaluation.baselineSource = "fixed"
-            case .deployment:
-                if sameVersion, let value = state?["baseline"] as Double? {
-                    evaluation.baseline = value
-                    evaluation.baselineSource = state?["baseline_source"] ?? "deployment"
-                } else {
-                    let promoted = try Int64.fetchOne(db, sql: """
-                        SELECT time FROM audit_log WHERE entity_type = 'alias' AND entity_id = ? AND action = 'move' AND to_state = ?
-                        ORDER BY id DESC LIMIT 1
-                        """, arguments: ["\(spec.model)@champion", String(champion)]) ?? 0
-                    let first = try Self.window(db, model: spec.model, version: champion, since: promoted, until: promoted + window, now: now)
-                    if now < promoted + window {
-                        waiting = "no baseline yet: it is v\(champion)'s first \(spec.window) as champion, until \(Self.date(promoted + window))"
-                    } else if first.trials < spec.minSamples {
-                        waiting = "no baseline yet: v\(champion)'s first \(spec.window) as champion has \(first.trials) mature outcomes, \(spec.minSamples) needed"
-                    } else {
-                        let value = Double(first.successes) / Double(first.trials)
-                        anchor = (value, now)
-                        evaluation.baseline = value
-                        evaluation.baselineSource = "first window after v\(champion) became champion"
+            let previous: Cursor? = sameVersion ? (state?["last_outcome_time"] as Int64?).map { Cursor(time: $0, id: state?["cusum_outcome_id"] ?? 0) } : nil
+            let newest = try Row.fetchOne(db, sql: "SELECT o.recorded_time, o.prediction_id \(Self.matureOutcomes) ORDER BY o.recorded_time DESC, o.prediction_id DESC LIMIT 1",
+                                          arguments: [spec.model, champion, now]).map { Cursor(time: $0[0], id: $0[1]) }
+            let fresh = newest.map { n in previous.map { n > $0 } ?? true } ?? false
+            evaluation.newOutcomes = fresh
+            if let entry = try FeatureDriftLog.latest(db, model: spec.model, version: champion, now: now) {
+                evaluation.drift = DriftSnapshot(entry, settings: spec.drift)
+            }
+
+            let (anchor, waiting) = try baseline(db, champion: champion, state: sameVersion ? state : nil, now: now, into: &evaluation)
+            var cusum = sameVersion ? (state?["cusum"] as Double? ?? 0) : 0
+            let previousBreaches = sameVersion ? (state?["breaches"] as Int? ?? 0) : 0
+            let lastTrigger = sameVersion ? state?["last_trigger_time"] as Int64? : nil
+            let cooling = lastTrigger.map { now - $0 < spec.cooldown.milliseconds } ?? false
+            let shown = { (x: Double) in String(format: "%.4f", x) }
+
+            if let baseline = evaluation.baseline {
+                var dropped = false
+                switch spec.method {
+                case .wilson:
+                    if counts.trials >= spec.minSamples, let upper = evaluation.bound, let rate = evaluation.rate {
+                        if upper < baseline - spec.maxDrop {
+                            dropped = true
+                            evaluation.reason = "hit rate \(shown(rate)) (upper bound \(shown(upper)) at \(Int(spec.confidence * 100))%) is below baseline \(shown(baseline)) − \(shown(spec.maxDrop))"
+                        } else {
+                            evaluation.verdict = .fine
+                            evaluation.reason = "hit rate \(shown(rate)) (upper bound \(shown(upper))) is not significantly below baseline \(shown(baseline)) − \(shown(spec.maxDrop))"
+                        }
+                    }
+                case .cusum:
+                    var detector = BernoulliCUSUM(p0: baseline, p1: baseline - spec.maxDrop, threshold: spec.cusumThreshold, statistic: cusum)
+                    let after = previous ?? Cursor(time: Int64.min, id: Int64.min)
+                    let labels = try Bool.fetchAll(db, sql: """
+                        SELECT o.label \(Self.matureOutcomes) AND (o.recorded_time > ? OR (o.recorded_time = ? AND o.prediction_id > ?))
+                        ORDER BY o.recorded_time, o.prediction_id
+                        """, arguments: [spec.model, champion, now, after.time, after.time, after.id])
+                    for label in labels { detector.observe(label) }
+                    cusum = detector.statistic
+                    evaluation.cusum = cusum
+                    evaluation.cusumThreshold = spec.cusumThreshold
+                    let figures = "CUSUM \(shown(cusum)) of \(shown(spec.cusumThreshold)) for a drop from \(shown(baseline)) to \(shown(baseline - spec.maxDrop))"
+                    if detector.alarmed {
+                        dropped = true
+                        evaluation.reason = "\(figures): alarm"
+                    } else if counts.trials >= spec.minSamples {
+                        evaluation.verdict = .fine
+                        evaluation.reason = "\(figures): no alarm"
                     }
                 }
-            }
-            let previousBreaches = sameVersion ? (state?["breaches"] as Int? ?? 0) : 0
-            guard let baseline = evaluation.baseline else {
-                evaluation.reason = waiting
-                try save(db, evaluation, state: state, anchor: nil, now: now)
-                return evaluation
-            }
-            let shown = { (x: Double) in String(format: "%.4f", x) }
-            guard counts.trials >= spec.minSamples, let upper = evaluation.bound, let rate = evaluation.rate else {
-                evaluation.breaches = previousBreaches
-                evaluation.reason = "\(counts.trials) mature outcomes in the last \(spec.window), \(spec.minSamples) needed"
-                try save(db, evaluation, state: state, anchor: anchor, now: now)
-                return evaluation
-            }
-            let bar = baseline - spec.maxDrop
-            if upper < bar {
-                evaluation.verdict = .dropped
-                evaluation.breaches = previousBreaches + 1
-                evaluation.reason = "hit rate \(shown(rate)) (upper bound \(shown(upper)) at \(Int(spec.confidence * 100))%) is below baseline \(shown(baseline)) − \(shown(spec.maxDrop))"
-                let lastTrigger = sameVersion ? state?["last_trigger_time"] as Int64? : nil
-                let cooling = lastTrigger.map { now - $0 < spec.cooldown.milliseconds } ?? false
-                evaluation.shouldTrigger = evaluation.breaches >= spec.breachesToTrigger && !cooling
-                if cooling { evaluation.reason += "; in cooldown since the last trigger" }
+                if dropped {
+                    evaluation.verdict = .dropped
+                    evaluation.breaches = previousBreaches + (fresh ? 1 : 0)
+                    if !fresh { evaluation.reason += "; no new outcomes since the last evaluation, so the breach is not counted again" }
+                    evaluation.shouldTrigger = fresh && evaluation.breaches >= spec.breachesToTrigger && !cooling
+                    if cooling { evaluation.reason += "; in cooldown since the last trigger" }
+                } else if evaluation.verdict == .insufficient {
+                    evaluation.breaches = previousBreaches
+                    evaluation.reason = "\(counts.trials) mature outcomes in the last \(spec.window), \(spec.minSamples) needed"
+                }
             } else {
-                evaluation.verdict = .fine
-                evaluation.reason = "hit rate \(shown(rate)) (upper bound \(shown(upper))) is not significantly below baseline \(shown(baseline)) − \(shown(spec.maxDrop))"
+                evaluation.reason = waiting
             }
-            try save(db, evaluation, state: state, anchor: anchor, now: now)
-            if evaluation.verdict == .dropped {
+            if let drift = evaluation.drift, drift.drifted {
+                evaluation.reason += "; features drifted: \(drift.driftedNames.joined(separator: ", "))"
+                if spec.drift.trigger, !cooling, !evaluation.shouldTrigger, lastTrigger.map({ drift.time > $0 }) ?? true {
+                    evaluation.shouldTrigger = true
+                    evaluation.reason += " (drift triggers on its own)"
+                }
+            }
+            if evaluation.shouldTrigger { cusum = 0 }
+            try save(db, evaluation, state: state, anchor: anchor, cursor: newest ?? previous, cusum: cusum, now: now)
+            if evaluation.verdict == .dropped && fresh {
                 try Outbox.enqueue(db, .monitorBreach, model: spec.model, summary: "\(spec.name): \(evaluation.reason)",
                                    details: ["monitor": spec.name, "breaches": evaluation.breaches, "should_trigger": evaluation.shouldTrigger], now: now)
             }
@@ -141,22 +145,60 @@ public struct HitRateMonitor: Sendable {
         }
     }
 
-    static func date(_ millis: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    /// The baseline, anchored now if this is the evaluation that can: a fixed number, the one kept
+    /// in the state, or the hit rate of the first `window` of predictions after the version became
+    /// champion, once their outcomes are known. Returns the new anchor, or why there is none yet.
+    func baseline(_ db: Database, champion: Int, state: Row?, now: Int64,
+                  into evaluation: inout Evaluation) throws -> (anchor: (value: Double, time: Int64)?, waiting: String) {
+        switch spec.baseline {
+        case let .value(value):
+            evaluation.baseline = value
+            evaluation.baselineSource = "fixed"
+            return (nil, "")
+        case .deployment:
+            if let value = state?["baseline"] as Double? {
+                evaluation.baseline = value
+                evaluation.baselineSource = state?["baseline_source"] ?? "deployment"
+                return (nil, "")
+            }
+            let promoted = try Int64.fetchOne(db, sql: """
+                SELECT time FROM audit_log WHERE entity_type = 'alias' AND entity_id = ? AND action = 'move' AND to_state = ?
+                ORDER BY id DESC LIMIT 1
+                """, arguments: ["\(spec.model)@champion", String(champion)]) ?? 0
+            let end = promoted + spec.window.milliseconds
+            if now < end {
+                return (nil, "no baseline yet: it is v\(champion)'s first \(spec.window) as champion, until \(Self.date(end))")
+            }
+            let first = try Self.counts(db, model: spec.model, version: champion, now: now,
+                                        and: "p.created_time >= ? AND p.created_time < ?", [promoted, end])
+            if first.trials < spec.minSamples {
+                return (nil, "no baseline yet: v\(champion)'s first \(spec.window) as champion has \(first.trials) mature outcomes, \(spec.minSamples) needed")
+            }
+            let value = Double(first.successes) / Double(first.trials)
+            evaluation.baseline = value
+            evaluation.baselineSource = "first \(spec.window) after v\(champion) became champion"
+            return ((value, now), "")
+        }
     }
 
-    func save(_ db: Database, _ evaluation: Evaluation, state: Row?, anchor: (value: Double, time: Int64)?, now: Int64) throws {
+    static func date(_ millis: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+
+    func save(_ db: Database, _ evaluation: Evaluation, state: Row?, anchor: (value: Double, time: Int64)?, cursor: Cursor?,
+              cusum: Double, now: Int64) throws {
         let text = String(decoding: try JSONEncoder().encode(evaluation), as: UTF8.self)
         let sameVersion = (state?["model_version"] as Int?) == evaluation.version
         try db.execute(sql: """
             INSERT INTO monitor_state (monitor, model_name, model_version, baseline, baseline_source, anchored_time, breaches, last_evaluation,
-                                       last_trigger_time, updated_time)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                       last_trigger_time, updated_time, cusum, cusum_outcome_id, last_outcome_time,
+                                       last_trigger_run, last_trigger_reason, last_decision)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (monitor) DO UPDATE SET model_name = excluded.model_name, model_version = excluded.model_version,
                 baseline = excluded.baseline, baseline_source = excluded.baseline_source, anchored_time = excluded.anchored_time,
                 breaches = excluded.breaches, last_evaluation = excluded.last_evaluation, last_trigger_time = excluded.last_trigger_time,
-                updated_time = excluded.updated_time
+                updated_time = excluded.updated_time, cusum = excluded.cusum, cusum_outcome_id = excluded.cusum_outcome_id,
+                last_outcome_time = excluded.last_outcome_time
             """, arguments: [
                 evaluation.monitor, evaluation.model, evaluation.version,
                 anchor?.value ?? (sameVersion ? state?["baseline"] as Double? : nil),
@@ -164,8 +206,9 @@ public struct HitRateMonitor: Sendable {
                 anchor?.time ?? (sameVersion ? state?["anchored_time"] as Int64? : nil),
                 evaluation.verdict == .fine ? 0 : evaluation.breaches,
                 text,
-                evaluation.shouldTrigger ? now : (sameVersion ? state?["last_trigger_time"] as Int64? : nil),
-                now,
+                sameVersion ? state?["last_trigger_time"] as Int64? : nil,
+                now, cusum, cursor?.id ?? 0, cursor?.time,
+                nil as String?, nil as String?, nil as String?,
             ])
     }
 

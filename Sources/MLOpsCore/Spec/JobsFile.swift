@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// A parsed, validated jobs.yaml: the one document that describes a workspace's jobs and monitors.
 public struct JobsFile: Sendable {
@@ -14,10 +15,29 @@ public struct JobsFile: Sendable {
     public func job(named name: String) -> JobSpec? { jobs.first { $0.name == name } }
 }
 
-/// Whether two runs of one job may overlap.
+/// Whether two runs of one job may overlap, and what a fire does when one is going.
 public enum Concurrency: String, Sendable, CaseIterable {
+    /// One run at a time; a fire while one is going is skipped (recorded, not lost silently).
     case forbid
+    /// One run at a time; a fire while one is going waits its turn.
+    case queue
+    /// One run at a time; a fire stops the run that is going (TERM, its grace, KILL), then starts.
+    case replace
+    /// Runs overlap freely.
     case allow
+
+    /// Whether a run holds the job's lease.
+    public var exclusive: Bool { self != .allow }
+}
+
+/// What the scheduler does with fires it missed while no daemon was running.
+public enum Catchup: String, Sendable, CaseIterable {
+    /// Missed fires are recorded as missed; only a fire due now starts.
+    case none
+    /// The most recent missed fire starts, the older ones are recorded as missed.
+    case latest
+    /// Every missed fire starts, oldest first, one after another.
+    case all
 }
 
 /// When a stage runs, given how its `needs` ended.
@@ -28,6 +48,35 @@ public enum TriggerRule: String, Sendable, CaseIterable {
     case allDone = "all_done"
     /// At least one need failed: a notify-on-failure or clean-up stage.
     case oneFailed = "one_failed"
+    /// No need failed: each succeeded or was skipped (a stage after an optional branch).
+    case noneFailed = "none_failed"
+}
+
+/// When a stage is skipped on purpose: every condition given holds. The weekly job skips its
+/// training on a scheduled run while the model has a champion; a manual run, a monitor's retrain
+/// or a fresh workspace trains.
+public struct SkipCondition: Sendable, Hashable {
+    /// The run's trigger is one of these (`manual`, `schedule`, `monitor`).
+    public var triggers: [String]?
+    /// This alias exists, as `model@alias`.
+    public var aliasExists: String?
+
+    /// Why the stage is skipped, or nil when it runs.
+    func reason(trigger: String, store: Store) throws -> String? {
+        var why: [String] = []
+        if let triggers {
+            guard triggers.contains(trigger) else { return nil }
+            why.append("a \(trigger) run")
+        }
+        if let reference = aliasExists {
+            let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
+            guard parts.count == 2, try store.database.read({ db in
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [parts[0], parts[1]])
+            }) == true else { return nil }
+            why.append("\(reference) exists")
+        }
+        return why.isEmpty ? nil : "skip_if: " + why.joined(separator: " and ")
+    }
 }
 
 public struct JobParam: Sendable, Hashable {
@@ -40,6 +89,7 @@ public struct JobSpec: Sendable {
     public var description: String?
     public var schedule: CronExpression?
     public var timezone: String?
+    public var catchup: Catchup = .latest
     public var concurrency: Concurrency
     public var maxParallel: Int?
     public var params: [JobParam]
@@ -79,6 +129,7 @@ public struct StageSpec: Sendable {
     /// How long a stage has between TERM and KILL.
     public var killGrace: SpecDuration
     public var triggerRule: TriggerRule
+    public var skipIf: SkipCondition?
     public var env: [String: String]
     public var location: SourceLocation?
     public var needLocations: [SourceLocation?]
@@ -97,6 +148,7 @@ public struct StageSpec: Sendable {
         self.timeout = timeout
         self.killGrace = killGrace
         self.triggerRule = triggerRule
+        self.skipIf = nil
         self.env = env
         self.location = location
         self.needLocations = needs.map { _ in nil }
@@ -123,7 +175,32 @@ public struct MonitorSpec: Sendable {
     /// Consecutive significant drops needed before `on_drop` fires.
     public var breachesToTrigger: Int
     public var onDropRun: String?
+    /// Params for the retrain, over the job's own (e.g. fewer weeks of history after a drift).
+    public var onDropParams: [String: SpecValue] = [:]
     public var location: SourceLocation?
     /// At most `count` retrains this monitor starts in any `period`: a cap on a retrain loop.
     public var maxRetrains: (count: Int, period: SpecDuration)? = (3, SpecDuration(milliseconds: 30 * 86_400_000))
+    /// How the drop is decided: a Wilson bound on the window, or a Bernoulli CUSUM over every
+    /// mature outcome since the baseline, which sees a smaller lasting drop sooner.
+    public var method: Method = .wilson
+    /// The CUSUM's alarm threshold h on the log-likelihood ratio: Lorden's bound puts the expected
+    /// number of outcomes between false alarms at no drop above e^h (9.21: 10,000).
+    public var cusumThreshold = log(10_000.0)
+    /// How often the scheduler evaluates the monitor.
+    public var every = SpecDuration(milliseconds: 3_600_000)
+    public var drift = DriftSettings()
+
+    public enum Method: String, Sendable, CaseIterable {
+        case wilson, cusum
+    }
+
+    /// Per-feature drift of the scored batches against the champion's training reference.
+    public struct DriftSettings: Sendable, Hashable {
+        public var psi = 0.2
+        public var alpha = 0.05
+        /// The share of drifted features that makes the verdict "drifted".
+        public var maxShare = 0.5
+        /// Whether "drifted" starts `on_drop` on its own, without a hit-rate drop.
+        public var trigger = false
+    }
 }

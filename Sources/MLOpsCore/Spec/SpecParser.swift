@@ -4,11 +4,9 @@ import Yams
 /// Turns jobs.yaml into a `JobsFile`, or a `SpecError` that lists every problem with its location.
 public enum SpecParser {
     static let rootKeys = ["version", "jobs", "monitors", "notify"]
-    static let jobKeys = ["description", "schedule", "timezone", "concurrency", "max_parallel", "params", "stages", "notify"]
+    static let jobKeys = ["description", "schedule", "timezone", "catchup", "concurrency", "max_parallel", "params", "stages", "notify"]
     static let stageKeys = ["uses", "run", "shell", "with", "needs", "retries", "retry_delay", "max_retry_delay",
-                            "timeout", "kill_grace", "trigger_rule", "env"]
-    static let monitorKeys = ["model", "metric", "baseline", "window", "min_samples", "max_drop", "confidence",
-                              "cooldown", "breaches_to_trigger", "on_drop", "max_retrains"]
+                            "timeout", "kill_grace", "trigger_rule", "skip_if", "env"]
 
     public static func load(path: String, catalog: StageCatalog = .standard) throws(SpecError) -> JobsFile {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -84,6 +82,11 @@ public enum SpecParser {
             if let target = monitor.onDropRun, !jobNames.contains(target) {
                 reader.error(at: monitor.location, "monitors.\(monitor.name).on_drop.run", "on_drop runs unknown job '\(target)'",
                              hint: Suggestion.hint(for: target, in: jobNames) ?? "name one of: \(jobNames.sorted().joined(separator: ", "))")
+            } else if let target = monitor.onDropRun, let job = jobs.first(where: { $0.name == target }) {
+                for name in monitor.onDropParams.keys.sorted() where !job.params.contains(where: { $0.name == name }) {
+                    reader.error(at: monitor.location, "monitors.\(monitor.name).on_drop.params.\(name)", "job '\(target)' has no param '\(name)'",
+                                 hint: Suggestion.hint(for: name, in: job.params.map(\.name)) ?? "declare it under the job's `params:`")
+                }
             }
         }
         if !reader.diagnostics.isEmpty { throw SpecError(reader.diagnostics) }
@@ -149,6 +152,7 @@ public enum SpecParser {
                     }
                 }
             case "concurrency": job.concurrency = reader.choice(value, fieldPath, as: Concurrency.self) ?? .forbid
+            case "catchup": job.catchup = reader.choice(value, fieldPath, as: Catchup.self) ?? .latest
             case "max_parallel": job.maxParallel = reader.int(value, fieldPath, min: 1)
             case "notify": job.notify = NotifySpecParser.parse(value, path: fieldPath, reader: &reader)
             case "stages":
@@ -219,6 +223,7 @@ public enum SpecParser {
                 }
             case "kill_grace": stage.killGrace = reader.duration(value, fieldPath) ?? stage.killGrace
             case "trigger_rule": stage.triggerRule = reader.choice(value, fieldPath, as: TriggerRule.self) ?? .allSuccess
+            case "skip_if": stage.skipIf = parseSkipCondition(value, fieldPath, reader: &reader)
             case "env":
                 if let items = reader.mapping(value, fieldPath, what: "a mapping of variable names to values") {
                     for (k, _, v) in items {
@@ -295,52 +300,22 @@ public enum SpecParser {
         }
     }
 
-    static func parseMonitor(name: String, keyNode: Node, node: Node, reader: inout SpecReader) -> MonitorSpec? {
-        let path = "monitors.\(name)"
-        guard let entries = reader.mapping(node, path, allowed: monitorKeys, what: "a monitor (a mapping with `model:` and `metric:`)") else { return nil }
-        var monitor = MonitorSpec(name: name, model: "", metric: "", baseline: .deployment, window: .seconds(7 * 86_400),
-                                  minSamples: 200, maxDrop: 0.05, confidence: 0.95, cooldown: .seconds(7 * 86_400),
-                                  breachesToTrigger: 1, onDropRun: nil, location: reader.location(keyNode))
-        for (key, _, value) in entries {
-            let fieldPath = "\(path).\(key)"
-            switch key {
-            case "model": monitor.model = reader.string(value, fieldPath) ?? ""
-            case "metric": monitor.metric = reader.string(value, fieldPath) ?? ""
-            case "baseline":
-                if case let .scalar(scalar) = value, SpecReader.kind(of: scalar, node: value) == .string {
-                    if scalar.string == "deployment" { monitor.baseline = .deployment } else {
-                        reader.error(value, fieldPath, "baseline is `deployment` or a number, found '\(scalar.string)'")
-                    }
-                } else if let number = reader.double(value, fieldPath, range: 0...1) {
-                    monitor.baseline = .value(number)
+    static func parseSkipCondition(_ node: Node, _ path: String, reader: inout SpecReader) -> SkipCondition? {
+        guard let items = reader.mapping(node, path, allowed: ["trigger", "alias_exists"],
+                                         what: "a mapping like `{ trigger: [schedule], alias_exists: MODEL@champion }`") else { return nil }
+        var condition = SkipCondition()
+        for (key, _, value) in items {
+            if key == "trigger" {
+                let list = reader.stringList(value, "\(path).trigger")?.map(\.0) ?? []
+                for t in list where !["manual", "schedule", "monitor"].contains(t) {
+                    reader.error(value, "\(path).trigger", "unknown trigger '\(t)'", hint: "triggers are manual, schedule and monitor")
                 }
-            case "window": monitor.window = reader.duration(value, fieldPath) ?? monitor.window
-            case "min_samples": monitor.minSamples = reader.int(value, fieldPath, min: 1) ?? monitor.minSamples
-            case "max_drop": monitor.maxDrop = reader.double(value, fieldPath, range: 0...1) ?? monitor.maxDrop
-            case "confidence":
-                if let c = reader.double(value, fieldPath, range: 0.5...0.9999) { monitor.confidence = c }
-            case "cooldown": monitor.cooldown = reader.duration(value, fieldPath) ?? monitor.cooldown
-            case "breaches_to_trigger": monitor.breachesToTrigger = reader.int(value, fieldPath, min: 1) ?? 1
-            case "max_retrains":
-                if let items = reader.mapping(value, fieldPath, allowed: ["count", "period"], what: "a mapping like `{ count: 2, period: 30d }`") {
-                    var count = 1, period = SpecDuration(milliseconds: 30 * 86_400_000)
-                    for (k, _, v) in items {
-                        if k == "count" { count = reader.int(v, "\(fieldPath).count", min: 1) ?? count }
-                        else { period = reader.duration(v, "\(fieldPath).period") ?? period }
-                    }
-                    monitor.maxRetrains = (count, period)
-                }
-            case "on_drop":
-                if let items = reader.mapping(value, fieldPath, allowed: ["run"], what: "a mapping like `{ run: JOB }`") {
-                    for (_, _, v) in items { monitor.onDropRun = reader.string(v, "\(fieldPath).run") }
-                }
-            default: break
+                condition.triggers = list
+            } else if let text = reader.string(value, "\(path).alias_exists") {
+                if text.split(separator: "@").count != 2 { reader.error(value, "\(path).alias_exists", "'\(text)' is not MODEL@ALIAS") }
+                condition.aliasExists = text
             }
         }
-        for (field, value) in [("model", monitor.model), ("metric", monitor.metric)] where value.isEmpty
-            && !entries.contains(where: { $0.key == field }) {
-            reader.error(keyNode, "\(path).\(field)", "monitor '\(name)' has no `\(field):`")
-        }
-        return monitor
+        return condition
     }
 }

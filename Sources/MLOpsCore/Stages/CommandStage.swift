@@ -80,6 +80,7 @@ struct CommandStage: Stage {
         env["MLOPS_WORKSPACE"] = context.workspace.root
         env["MLOPS_TRACKING"] = context.workspace.storePath
         env["MLFLOW_RUN_ID"] = context.runID
+        if TimeShift.offsetMillis != 0 { env[TimeShift.environmentKey] = String(TimeShift.offsetMillis) }
         env["MLFLOW_EXPERIMENT_ID"] = String(context.experimentID)
         for (name, value) in context.params { env["MLOPS_PARAM_\(envName(name))"] = value.description }
         for (name, value) in context.with { env["MLOPS_WITH_\(envName(name))"] = value.description }

@@ -255,6 +255,55 @@ extension Store {
                 );
                 """)
         }
+        migrator.registerMigration("v6: scheduler, triggers, drift") { db in
+            try db.execute(sql: """
+                -- One row per schedule fire: its primary key is what stops two daemons on one store
+                -- from starting the same fire twice. status: started, skipped, queued, missed.
+                CREATE TABLE schedule_fires (
+                    job TEXT NOT NULL,
+                    fire_time INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    run_uuid TEXT,
+                    daemon TEXT NOT NULL,
+                    claimed_time INTEGER NOT NULL,
+                    detail TEXT,
+                    PRIMARY KEY (job, fire_time)
+                );
+                CREATE INDEX schedule_fires_queued ON schedule_fires(status, fire_time);
+                -- Each scheduler daemon that ran on this store, with its heartbeat.
+                CREATE TABLE scheduler_daemons (
+                    id TEXT PRIMARY KEY,
+                    pid INTEGER NOT NULL,
+                    pid_start_time INTEGER,
+                    boot_id TEXT,
+                    host TEXT NOT NULL,
+                    started_time INTEGER NOT NULL,
+                    heartbeat_time INTEGER NOT NULL,
+                    stopped_time INTEGER,
+                    status TEXT NOT NULL
+                );
+                -- The last retrain a monitor asked for, and what became of it; the sequential
+                -- (CUSUM) statistic and the newest outcome an evaluation counted.
+                ALTER TABLE monitor_state ADD COLUMN last_trigger_run TEXT;
+                ALTER TABLE monitor_state ADD COLUMN last_trigger_reason TEXT;
+                ALTER TABLE monitor_state ADD COLUMN last_decision TEXT;
+                ALTER TABLE monitor_state ADD COLUMN cusum REAL NOT NULL DEFAULT 0;
+                ALTER TABLE monitor_state ADD COLUMN cusum_outcome_id INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE monitor_state ADD COLUMN last_outcome_time INTEGER;
+                -- Each scored batch's features against the scoring model's training reference.
+                CREATE TABLE feature_drift (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    model_name TEXT NOT NULL,
+                    model_version INTEGER NOT NULL,
+                    period INTEGER,
+                    run_uuid TEXT,
+                    computed_time INTEGER NOT NULL,
+                    drift_share REAL NOT NULL,
+                    report TEXT NOT NULL
+                );
+                CREATE INDEX feature_drift_model ON feature_drift(model_name, computed_time);
+                """)
+        }
         return migrator
     }
 }

@@ -52,6 +52,9 @@ public final class Store: Sendable {
         return try body()
     }
 
-    /// The current time as MLflow stores it: milliseconds since 1970.
-    public static func nowMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    /// The current time as MLflow stores it: milliseconds since 1970 (shifted in a simulation).
+    public static func nowMillis() -> Int64 { TimeShift.wallMillis() + TimeShift.offsetMillis }
+
+    /// `nowMillis()` as a date, for calendars and cron.
+    public static func now() -> Date { Date(timeIntervalSince1970: Double(nowMillis()) / 1000) }
 }

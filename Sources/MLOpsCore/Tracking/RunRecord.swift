@@ -40,6 +40,8 @@ public enum RunKind: String, Codable, Sendable {
     case job
     case stage
     case run
+    /// One evaluation of a monitor: its hit rate, interval, baseline and drift as metrics.
+    case monitor
 }
 
 /// A row of `runs`: MLflow's columns, then what orchestration adds.

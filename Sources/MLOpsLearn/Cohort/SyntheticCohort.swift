@@ -68,13 +68,14 @@ public struct SyntheticCohort: Sendable {
         return Traits(age: age, logIncome: logIncome, joinedWeeksAgo: joined, region: region, channel: channel, activity: activity)
     }
 
-    /// The whole base in one week: features and the label.
-    public func week(_ week: Int) -> Table {
+    /// The whole base in one week: features and the label. `wrongConcept` draws the label from the
+    /// drifted coefficients whatever the week: a corrupted label feed, for a deliberately bad model.
+    public func week(_ week: Int, wrongConcept: Bool = false) -> Table {
         let n = settings.customers
         var ids = [Double](), ages = [Double](), incomes = [Double](), tenures = [Double](), products = [Double]()
         var recency = [Double](), visits = [Double](), channels = [String](), regions = [String](), logits = [Double]()
         ids.reserveCapacity(n)
-        let coefficients = blended(week)
+        let coefficients = wrongConcept ? Self.after : blended(week)
         let covariateShift = settings.covariateDriftWeek.map { week >= $0 ? settings.covariateShift : 0 } ?? 0
         for id in 0..<n {
             let t = traits(id)
@@ -125,8 +126,8 @@ public struct SyntheticCohort: Sendable {
     }
 
     /// Weeks `from` through `to`, stacked.
-    public func weeks(_ range: ClosedRange<Int>) -> Table {
-        range.reduce(Table()) { $0.appending(week($1)) }
+    public func weeks(_ range: ClosedRange<Int>, wrongConcept: Bool = false) -> Table {
+        range.reduce(Table()) { $0.appending(week($1, wrongConcept: wrongConcept)) }
     }
 
     /// The last week whose outcomes are known at `week`.

@@ -24,6 +24,9 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
         public var quantiles: [String: [Double]]
         /// Each category's share of the rows.
         public var frequencies: [String: [String: Double]]
+        /// Each numeric feature's shares in bins cut at its deciles: the reference monitoring
+        /// compares a scored batch with once the training rows are gone. Absent in older models.
+        public var histograms: [String: FeatureHistogram]?
     }
 
     public struct FitSummary: Sendable, Codable, Equatable {
@@ -42,9 +45,11 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
         weights = fit.weights
         let labels = training.numeric(label) ?? []
         var quantiles: [String: [Double]] = [:]
+        var histograms: [String: FeatureHistogram] = [:]
         for numeric in encoder.numerics {
             let values = (training.numeric(numeric.name) ?? []).filter { !$0.isNaN }.sorted()
             quantiles[numeric.name] = values.isEmpty ? [] : (0...10).map { Self.quantile(values, Double($0) / 10) }
+            if !values.isEmpty { histograms[numeric.name] = FeatureHistogram(reference: values) }
         }
         var frequencies: [String: [String: Double]] = [:]
         for categorical in encoder.categoricals {
@@ -54,7 +59,7 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
             frequencies[categorical.name] = counts.mapValues { $0 / Double(max(1, values.count)) }
         }
         self.training = TrainingSummary(rows: training.rowCount, positives: labels.filter { $0 == 1 }.count, weeks: weeks,
-                                        quantiles: quantiles, frequencies: frequencies)
+                                        quantiles: quantiles, frequencies: frequencies, histograms: histograms)
         self.fit = FitSummary(l2: model.l2, classWeights: [model.classWeights.negative, model.classWeights.positive],
                               iterations: fit.iterations, gradientNorm: fit.gradientNorm, converged: fit.converged)
     }

@@ -26,7 +26,7 @@ public enum TwoSampleTests {
     }
 
     /// Q_KS(λ) = 2 Σ (−1)^(k−1) exp(−2 k² λ²).
-    static func kolmogorovQ(_ lambda: Double) -> Double {
+    public static func kolmogorovQ(_ lambda: Double) -> Double {
         guard lambda > 0.05 else { return 1 }
         var sum = 0.0, sign = 1.0
         for k in 1...100 {
@@ -40,15 +40,21 @@ public enum TwoSampleTests {
 
     /// Chi-square test that two samples of categories come from one distribution (a 2 × k table).
     public static func chiSquare(_ a: [String], _ b: [String]) -> Result {
-        let levels = Array(Set(a).union(b))
-        guard levels.count > 1, !a.isEmpty, !b.isEmpty else { return Result(statistic: 0, pValue: 1) }
         var countA: [String: Double] = [:], countB: [String: Double] = [:]
         for v in a { countA[v, default: 0] += 1 }
         for v in b { countB[v, default: 0] += 1 }
-        let n = Double(a.count), m = Double(b.count), total = n + m
+        return chiSquare(counts: countA, countB)
+    }
+
+    /// The same test from the two samples' counts per category.
+    public static func chiSquare(counts countA: [String: Double], _ countB: [String: Double]) -> Result {
+        let levels = Array(Set(countA.keys).union(countB.keys))
+        let n = countA.values.reduce(0, +), m = countB.values.reduce(0, +), total = n + m
+        guard levels.count > 1, n > 0, m > 0 else { return Result(statistic: 0, pValue: 1) }
         var statistic = 0.0
         for level in levels {
             let column = countA[level, default: 0] + countB[level, default: 0]
+            guard column > 0 else { continue }
             for (observed, rowTotal) in [(countA[level, default: 0], n), (countB[level, default: 0], m)] {
                 let expected = rowTotal * column / total
                 statistic += (observed - expected) * (observed - expected) / expected
@@ -126,7 +132,7 @@ public enum TwoSampleTests {
         return index(shares(reference), shares(current))
     }
 
-    static func index(_ reference: [Double], _ current: [Double]) -> Double {
+    public static func index(_ reference: [Double], _ current: [Double]) -> Double {
         zip(reference, current).reduce(0) { sum, pair in
             let r = max(pair.0, 1e-4), c = max(pair.1, 1e-4)
             return sum + (c - r) * log(c / r)

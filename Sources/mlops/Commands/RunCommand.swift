@@ -83,6 +83,10 @@ final class StopSignals: @unchecked Sendable {
     private let lock = NSLock()
     private var sources: [any DispatchSourceSignal] = []
     private var signal: Int32?
+    /// The daemon logs its own stopping line.
+    let quiet: Bool
+
+    init(quiet: Bool = false) { self.quiet = quiet }
 
     var received: Int32? {
         lock.lock()
@@ -101,7 +105,7 @@ final class StopSignals: @unchecked Sendable {
                 if first { self.signal = sig }
                 self.lock.unlock()
                 if first {
-                    Console.shared.write("\nmlops: stopping (\(sig == SIGINT ? "SIGINT" : "SIGTERM")); stages get TERM, then KILL after their grace; signal again to KILL now\n", to: .stderr)
+                    if !self.quiet { Console.shared.write("\nmlops: stopping (\(sig == SIGINT ? "SIGINT" : "SIGTERM")); stages get TERM, then KILL after their grace; signal again to KILL now\n", to: .stderr) }
                     stop()
                 } else {
                     Console.shared.write("mlops: killing every stage now\n", to: .stderr)

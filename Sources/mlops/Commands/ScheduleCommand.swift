@@ -13,7 +13,7 @@ struct ScheduleCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try options.loadSpec()
-        let now = Date()
+        let now = Store.now()
         var rows: [(job: String, cron: String, zone: TimeZone, fires: [Date])] = []
         for job in spec.jobs {
             guard let cron = job.schedule else { continue }

@@ -20,7 +20,9 @@ struct OutcomesStage: Stage {
             guard !model.isEmpty else { throw StageSettings.Failure(message: "\(context.stage): `model` names the model whose predictions get outcomes") }
             let labelColumn = w.string("label", SyntheticCohort.label), entityColumn = w.string("entity", "customer_id")
             let periodColumn = w.string("period", "week")
-            let history = try StageFiles.readTable(context, "history.csv", producer: "synthetic-cohort or csv")
+            // The true outcomes when the producer keeps them apart from the training feed.
+            let file = context.inputFile("outcomes.csv") != nil ? "outcomes.csv" : "history.csv"
+            let history = try StageFiles.readTable(context, file, producer: "synthetic-cohort or csv")
             guard let labels = history.numeric(labelColumn) else {
                 throw StageSettings.Failure(message: "\(context.stage): history.csv has no numeric label column '\(labelColumn)'")
             }

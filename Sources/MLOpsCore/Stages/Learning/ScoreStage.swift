@@ -74,7 +74,11 @@ struct ScoreStage: Stage {
                 }
             }
             let now = Store.nowMillis()
+            // What the stable version scored, against its own training data.
+            let drift = DriftReport(reference: model.training, current: rows)
+            let period = periods.flatMap { $0.first.map { Int($0) } }
             try context.store.database.write { db in
+                try FeatureDriftLog.record(db, model: name, version: version.version, period: period, runID: context.runID, report: drift, now: now)
                 let insert = try db.cachedStatement(sql: """
                     INSERT INTO predictions (run_uuid, model_name, model_version, entity_id, period, score, contacted, holdout, created_time, rollout_id)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -95,6 +99,7 @@ struct ScoreStage: Stage {
             var metrics = ["scored": Double(rows.rowCount), "contacted": Double(contacted.filter { $0 }.count),
                            "holdout": Double(holdout.filter { $0 }.count), "model_version": Double(version.version),
                            "mean_score": scores.reduce(0, +) / Double(max(1, scores.count))]
+            metrics.merge(FeatureDriftLog.metrics(drift)) { a, _ in a }
             var params = ["scored_with": version.reference]
             if let rollout {
                 metrics["scored_by_candidate"] = Double(versions.filter { $0 == rollout.candidateVersion }.count)

@@ -15,6 +15,9 @@ struct RunsListCommand: AsyncParsableCommand {
     @Option(help: "Only runs of this job.")
     var job: String?
 
+    @Option(help: "Which runs: job (the default), monitor (each monitor evaluation, with its drift), stage or run.")
+    var kind = "job"
+
     @Option(help: "Only runs in this status: RUNNING, FINISHED, FAILED, KILLED.")
     var status: String?
 
@@ -44,12 +47,15 @@ struct RunsListCommand: AsyncParsableCommand {
                 }
                 status = parsed
             }
+            guard let kind = RunKind(rawValue: self.kind) else {
+                throw CLIError.invalidInput("--kind '\(self.kind)' is not one of job, monitor, stage, run")
+            }
             guard limit > 0 else { throw CLIError.invalidInput("--limit must be at least 1") }
             let filter = try self.filter.map { try RunFilter(parsing: $0) }
             let order = try orderBy.map { try RunSearch.OrderTerm.parseList($0) } ?? []
             let store = try options.openStore()
             try OrphanReaper.reap(store)
-            let runs = try RunSearch(kind: .job, job: job, status: status, filter: filter, orderBy: order, limit: limit).run(store)
+            let runs = try RunSearch(kind: kind, job: job, status: status, filter: filter, orderBy: order, limit: limit).run(store)
             let latest = try RunSearch.latestMetrics(store, runIDs: runs.map(\.id))
             if json {
                 printJSON(runs.map { run in

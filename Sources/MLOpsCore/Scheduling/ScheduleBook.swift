@@ -1,0 +1,72 @@
+import Foundation
+import GRDB
+
+/// The schedule's record in the store: one row per fire, whose primary key (job, fire time) is the
+/// claim. Two daemons on one store may both find a fire due; only the one whose insert lands
+/// starts it. A queued fire is claimed again when it starts, by a conditional update.
+public enum ScheduleBook {
+    public enum Status: String, Sendable {
+        case started, skipped, queued, missed
+    }
+
+    public struct Fire: Sendable, Hashable {
+        public var job: String
+        public var time: Int64
+        public var status: Status
+        public var runID: String?
+        public var daemon: String
+        public var detail: String?
+    }
+
+    /// The newest fire on record for `job`, whatever became of it.
+    public static func lastFireTime(_ db: Database, job: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT MAX(fire_time) FROM schedule_fires WHERE job = ?", arguments: [job])
+    }
+
+    /// Records a fire; false when another daemon recorded it first.
+    public static func claim(_ db: Database, _ fire: Fire, now: Int64) throws -> Bool {
+        try db.execute(sql: """
+            INSERT INTO schedule_fires (job, fire_time, status, run_uuid, daemon, claimed_time, detail)
+            VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, fire_time) DO NOTHING
+            """, arguments: [fire.job, fire.time, fire.status.rawValue, fire.runID, fire.daemon, now, fire.detail])
+        return db.changesCount == 1
+    }
+
+    /// Takes a queued fire to start it as `runID`; false when another daemon took it.
+    public static func startQueued(_ db: Database, job: String, time: Int64, runID: String, daemon: String) throws -> Bool {
+        try db.execute(sql: """
+            UPDATE schedule_fires SET status = 'started', run_uuid = ?, daemon = ? WHERE job = ? AND fire_time = ? AND status = 'queued'
+            """, arguments: [runID, daemon, job, time])
+        return db.changesCount == 1
+    }
+
+    public static func queued(_ db: Database, job: String) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: "SELECT fire_time FROM schedule_fires WHERE job = ? AND status = 'queued' ORDER BY fire_time", arguments: [job])
+    }
+
+    /// A started fire whose run was orphaned now runs on as `runID`.
+    static func resumed(_ db: Database, orphan: String, as runID: String) throws -> Bool {
+        try db.execute(sql: """
+            UPDATE schedule_fires SET run_uuid = ?, detail = 'resumed after its run ' || substr(?, 1, 8) || ' was orphaned'
+            WHERE run_uuid = ? AND status = 'started'
+            """, arguments: [runID, orphan, orphan])
+        return db.changesCount == 1
+    }
+
+    public static func recent(_ store: Store, job: String? = nil, limit: Int = 20) throws -> [Fire] {
+        try store.database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM schedule_fires WHERE (? IS NULL OR job = ?) ORDER BY fire_time DESC LIMIT ?
+                """, arguments: [job, job, limit]).map {
+                Fire(job: $0["job"], time: $0["fire_time"], status: Status(rawValue: $0["status"]) ?? .started,
+                     runID: $0["run_uuid"], daemon: $0["daemon"], detail: $0["detail"])
+            }
+        }
+    }
+
+    /// Whether a live run of `job` is going (its lease is held, or a RUNNING job run exists).
+    static func isRunning(_ db: Database, job: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT run_uuid FROM runs WHERE kind = 'job' AND job = ? AND status = 'RUNNING' ORDER BY start_time DESC LIMIT 1",
+                            arguments: [job])
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import GRDB
+
+/// The loop that makes the workspace run unattended. Each tick it closes runs orphaned by a dead
+/// runner (resuming a scheduled one from its failed stages), fires the schedules that are due
+/// under their catch-up and concurrency rules, evaluates the monitors and starts the retrains they
+/// ask for, advances the rollouts whose bake or analysis is due, and delivers notifications. Runs
+/// are in process; the store is the only shared state, so two daemons on one store share the work
+/// without firing anything twice (see `ScheduleBook`).
+public actor SchedulerDaemon {
+    public let id: String
+    let workspace: Workspace
+    let spec: JobsFile
+    let store: Store
+    let log: DaemonLog
+    /// Params for a fire's run; the simulation sets the week from the fire's date.
+    let paramsForFire: @Sendable (JobSpec, Date) -> [String: SpecValue]
+    /// When this daemon began: schedules with no fire on record start from here.
+    let since: Int64
+    var running: [String: (job: String, task: Task<Void, Never>)] = [:]
+    var stopping = false
+
+    public init(workspace: Workspace, spec: JobsFile, store: Store, log: DaemonLog = DaemonLog(), now: Int64 = Store.nowMillis(),
+                paramsForFire: @escaping @Sendable (JobSpec, Date) -> [String: SpecValue] = { _, _ in [:] }) {
+        id = RunRecord.newID()
+        self.workspace = workspace
+        self.spec = spec
+        self.store = store
+        self.log = log
+        self.paramsForFire = paramsForFire
+        since = now
+    }
+
+    /// Puts this daemon on record (pid, host, heartbeat) before its first tick.
+    public func register() throws {
+        let me = ProcessIdentity.current()
+        try store.database.write { db in
+            try db.execute(sql: """
+                INSERT INTO scheduler_daemons (id, pid, pid_start_time, boot_id, host, started_time, heartbeat_time, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'running')
+                """, arguments: [id, me.pid, me.startTime, me.bootID, me.host, since, since])
+        }
+        log("daemon_started", ["daemon": String(id.prefix(8)), "pid": String(me.pid), "jobs": spec.jobs.filter { $0.schedule != nil }.map(\.name).joined(separator: ","),
+                               "monitors": spec.monitors.map(\.name).joined(separator: ",")])
+    }
+
+    /// One pass; returns when everything it decided has started (not finished).
+    public func tick(now: Int64) async {
+        guard !stopping else { return }
+        do {
+            try await store.database.write { db in
+                try db.execute(sql: "UPDATE scheduler_daemons SET heartbeat_time = ? WHERE id = ?", arguments: [now, id])
+            }
+            try recoverOrphans(now: now)
+            for job in spec.jobs where job.schedule != nil { try fireSchedule(job, now: now) }
+            try checkMonitors(now: now)
+            try advanceRollouts(now: now)
+        } catch {
+            log(.error, "tick_failed", ["error": "\(error)"])
+        }
+        if !spec.notify.isEmpty || spec.jobs.contains(where: { !$0.notify.isEmpty }) {
+            await Notifier(store: store, spec: spec).deliverPending(budget: .seconds(1))
+        }
+    }
+
+    /// Waits until every run this daemon started has ended.
+    public func waitIdle() async {
+        while let (_, entry) = running.first { await entry.task.value }
+    }
+
+    public var runningJobs: [String] { running.values.map(\.job) }
+
+    /// Stops taking work, lets the running jobs finish for up to `grace`, then stops them (TERM,
+    /// their kill grace, KILL); returns when nothing is left RUNNING.
+    public func stop(grace: Duration) async {
+        stopping = true
+        log("daemon_stopping", ["running": String(running.count), "grace": "\(grace)"])
+        let deadline = ContinuousClock.now + grace
+        while !running.isEmpty, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
+        for (runID, entry) in running {
+            log(.warn, "run_stopped", ["job": entry.job, "run": String(runID.prefix(8)), "reason": "grace period over"])
+            entry.task.cancel()
+        }
+        await waitIdle()
+        try? await store.database.write { db in
+            try db.execute(sql: "UPDATE scheduler_daemons SET status = 'stopped', stopped_time = ? WHERE id = ?", arguments: [Store.nowMillis(), id])
+        }
+        log("daemon_stopped", ["daemon": String(id.prefix(8))])
+    }
+
+    // MARK: The tick's parts
+
+    func recoverOrphans(now: Int64) throws {
+        for orphan in try OrphanReaper.reap(store, now: now) {
+            guard let run = try Tracker(store: store).run(orphan), let jobName = run.job, spec.job(named: jobName) != nil else { continue }
+            log(.warn, "run_orphaned", ["job": jobName, "run": String(orphan.prefix(8))])
+            var request = RunRequest(job: jobName, trigger: run.trigger ?? "schedule", rerunOf: orphan, onlyFailed: true, echo: false)
+            request.runID = RunRecord.newID()
+            request.tags["mlops.resumed_from"] = orphan
+            let resumed = try store.database.write { try ScheduleBook.resumed($0, orphan: orphan, as: request.runID!) }
+            if resumed { launch(request, why: "resume") }
+        }
+    }
+
+    func fireSchedule(_ job: JobSpec, now: Int64) throws {
+        guard let cron = job.schedule else { return }
+        let zone = job.timezone.flatMap(TimeZone.init(identifier:)) ?? .current
+        let last = try store.database.read { try ScheduleBook.lastFireTime($0, job: job.name) } ?? since
+        let plan = FirePlan.due(cron, in: zone, after: Self.date(last), now: Self.date(now), catchup: job.catchup)
+        for fire in plan.missed {
+            let claimed = try store.database.write {
+                try ScheduleBook.claim($0, .init(job: job.name, time: Self.millis(fire), status: .missed, daemon: id,
+                                                 detail: "missed while no scheduler ran; catchup: \(job.catchup.rawValue)"), now: now)
+            }
+            if claimed { log(.warn, "fire_missed", ["job": job.name, "fire": DaemonLog.timestamp(Self.millis(fire))]) }
+        }
+        for fire in plan.start {
+            let time = Self.millis(fire)
+            let going = try store.database.read { try ScheduleBook.isRunning($0, job: job.name) }
+            let behind = try store.database.read { try !ScheduleBook.queued($0, job: job.name).isEmpty }
+            let waits = (going != nil && job.concurrency != .allow) || behind || job.catchup == .all && plan.start.count > 1
+            if waits && job.concurrency == .forbid && job.catchup != .all {
+                let claimed = try store.database.write {
+                    try ScheduleBook.claim($0, .init(job: job.name, time: time, status: .skipped, daemon: id,
+                                                     detail: "run \(going.map { String($0.prefix(8)) } ?? "?") was still going (concurrency: forbid)"), now: now)
+                }
+                if claimed { log(.warn, "fire_skipped", ["job": job.name, "fire": DaemonLog.timestamp(time), "running": String(going?.prefix(8) ?? "")]) }
+            } else if waits {
+                let claimed = try store.database.write {
+                    try ScheduleBook.claim($0, .init(job: job.name, time: time, status: .queued, daemon: id), now: now)
+                }
+                guard claimed else { continue }
+                log("fire_queued", ["job": job.name, "fire": DaemonLog.timestamp(time)])
+                if job.concurrency == .replace, let going { stopRun(going, job: job.name) }
+            } else {
+                var request = RunRequest(job: job.name, params: paramsForFire(job, fire), trigger: "schedule", echo: false)
+                request.runID = RunRecord.newID()
+                request.tags["mlops.fire_time"] = DaemonLog.timestamp(time)
+                let claimed = try store.database.write {
+                    try ScheduleBook.claim($0, .init(job: job.name, time: time, status: .started, runID: request.runID, daemon: id), now: now)
+                }
+                if claimed { launch(request, why: "fire") }
+            }
+        }
+        // A queued fire starts once nothing of its job is going.
+        if try store.database.read({ try ScheduleBook.isRunning($0, job: job.name) }) == nil,
+           let time = try store.database.read({ try ScheduleBook.queued($0, job: job.name).first }) {
+            var request = RunRequest(job: job.name, params: paramsForFire(job, Self.date(time)), trigger: "schedule", echo: false)
+            request.runID = RunRecord.newID()
+            request.tags["mlops.fire_time"] = DaemonLog.timestamp(time)
+            if try store.database.write({ try ScheduleBook.startQueued($0, job: job.name, time: time, runID: request.runID!, daemon: id) }) {
+                launch(request, why: "queued fire")
+            }
+        }
+    }
+
+    func checkMonitors(now: Int64) throws {
+        for result in try MonitorCycle(store: store, spec: spec).run(now: now) {
+            let e = result.evaluation
+            log(e.verdict == .dropped ? .warn : .info, "monitor_evaluated",
+                ["monitor": result.monitor.name, "verdict": e.verdict.rawValue, "hit_rate": e.rate.map { String(format: "%.4f", $0) } ?? "-",
+                 "n": String(e.trials), "baseline": e.baseline.map { String(format: "%.4f", $0) } ?? "-",
+                 "drift_share": e.drift.map { String(format: "%.2f", $0.share) } ?? "-"])
+            guard let decision = result.decision else { continue }
+            var request = result.retrain
+            if let retrain = request, let job = spec.job(named: retrain.job) {
+                request?.params = paramsForFire(job, Self.date(now)).merging(retrain.params) { _, monitor in monitor }
+            }
+            try MonitorCycle.recordTrigger(store, monitor: result.monitor.name, decision: decision, runID: request?.runID, now: now)
+            if let request {
+                log("retrain_started", ["monitor": result.monitor.name, "job": request.job, "run": String(request.runID!.prefix(8)), "reason": decision.reason])
+                launch(request, why: "monitor")
+            } else {
+                log("retrain_refused", ["monitor": result.monitor.name, "reason": decision.reason])
+            }
+        }
+    }
+
+    func advanceRollouts(now: Int64) throws {
+        let models = try store.database.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT model_name FROM rollouts WHERE state IN ('pending', 'progressing', 'paused')
+                UNION SELECT name FROM registered_model_aliases WHERE alias = 'previous'
+                """)
+        }
+        let controller = RolloutController(store: store)
+        for model in models {
+            for transition in try controller.advance(model, now: now) {
+                log("rollout", ["model": model, "transition": transition.summary])
+            }
+        }
+    }
+
+    // MARK: Runs
+
+    func launch(_ request: RunRequest, why: String) {
+        let runID = request.runID ?? RunRecord.newID()
+        var request = request
+        request.runID = runID
+        let runner = JobRunner(workspace: workspace, spec: spec, store: store)
+        let log = self.log
+        log("run_started", ["job": request.job, "run": String(runID.prefix(8)), "trigger": request.trigger, "why": why])
+        let task = Task {
+            do {
+                let result = try await runner.run(request)
+                let status = result.run.status
+                log(status == .finished ? .info : .warn, "run_finished",
+                    ["job": request.job, "run": String(runID.prefix(8)), "status": status.rawValue, "message": result.run.message ?? ""])
+            } catch let held as JobLease.Held {
+                log(.warn, "run_refused", ["job": request.job, "run": String(runID.prefix(8)), "reason": held.description])
+                try? await self.refused(request, reason: held.description)
+            } catch {
+                log(.error, "run_failed_to_start", ["job": request.job, "run": String(runID.prefix(8)), "error": "\(error)"])
+            }
+            await self.finished(runID)
+        }
+        running[runID] = (request.job, task)
+    }
+
+    func finished(_ runID: String) { running[runID] = nil }
+
+    /// A fire whose run another process's lease refused is recorded as skipped, not started.
+    func refused(_ request: RunRequest, reason: String) throws {
+        guard let runID = request.runID else { return }
+        try store.database.write { db in
+            try db.execute(sql: "UPDATE schedule_fires SET status = 'skipped', detail = ? WHERE run_uuid = ?", arguments: [reason, runID])
+        }
+    }
+
+    /// `concurrency: replace`: this daemon's run is cancelled; another process's runner gets SIGTERM.
+    func stopRun(_ runID: String, job: String) {
+        if let entry = running[runID] {
+            entry.task.cancel()
+        } else if let run = try? Tracker(store: store).run(runID), let pid = run.pid,
+                  ProcessIdentity(pid: Int32(pid), startTime: run.pidStartTime, bootID: run.bootID, host: run.host ?? "").isAlive() == true {
+            kill(Int32(pid), SIGTERM)
+        }
+        log("run_replaced", ["job": job, "run": String(runID.prefix(8))])
+    }
+
+    static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+}
