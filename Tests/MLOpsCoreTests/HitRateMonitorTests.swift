@@ -39,11 +39,40 @@ struct HitRateMonitorTests {
         try outcomes(log, n: 1000, rate: 0.15, time: t0 + 8 * Self.day, prefix: "c")
         let first = try watch.evaluate(now: t0 + 10 * Self.day)
         #expect(first.verdict == .dropped && first.breaches == 1 && !first.shouldTrigger)
+        // The same outcomes evaluated again are not new evidence: the breach is not counted twice.
+        let again = try watch.evaluate(now: t0 + 10 * Self.day + 3_600_000)
+        #expect(again.verdict == .dropped && again.breaches == 1 && !again.shouldTrigger && again.reason.contains("not counted again"))
+        try outcomes(log, n: 300, rate: 0.15, time: t0 + 9 * Self.day, prefix: "d")
         let second = try watch.evaluate(now: t0 + 11 * Self.day)
         #expect(second.breaches == 2 && second.shouldTrigger)
+        try MonitorCycle.recordTrigger(store, monitor: "hit", decision: .init(start: true, reason: "test"), runID: "r", now: t0 + 11 * Self.day)
+        try outcomes(log, n: 300, rate: 0.15, time: t0 + 10 * Self.day, prefix: "e")
         let third = try watch.evaluate(now: t0 + 12 * Self.day)
         #expect(third.verdict == .dropped && !third.shouldTrigger && third.reason.contains("cooldown"))
         #expect(try ws.count("SELECT COUNT(*) FROM notifications WHERE event = 'monitor_breach'") == 3)
+    }
+
+    @Test func aCUSUMSeesASmallLastingDropThatEachWindowMisses() throws {
+        let (ws, store, log, t0) = try setUp()
+        defer { ws.remove() }
+        let window = monitor(store, baseline: .value(0.30))
+        var sequential = monitor(store, baseline: .value(0.30)).spec
+        sequential.name = "cusum"
+        sequential.method = .cusum
+        let cusum = HitRateMonitor(store: store, spec: sequential)
+        // Three weeks at 0.25, on the bar: no week's Wilson bound is below it, but the evidence adds up.
+        // Each block of 20 outcomes (5 hits first) adds 15·ln(0.75/0.70) − 5·ln(0.30/0.25) ≈ 0.124 once
+        // the statistic is off its floor: about 4.6 after the first 600, 8.4 after 1,200, 12.1 after 1,800.
+        var verdicts: [(HitRateMonitor.Verdict, HitRateMonitor.Verdict)] = []
+        for week in 0..<3 {
+            let time = t0 + Int64(week) * 7 * Self.day
+            try outcomes(log, n: 600, rate: 0.25, time: time, prefix: "w\(week)-")
+            verdicts.append((try window.evaluate(now: time + 2 * Self.day).verdict, try cusum.evaluate(now: time + 2 * Self.day).verdict))
+        }
+        #expect(verdicts.map(\.0) == [.fine, .fine, .fine])
+        #expect(verdicts.map(\.1) == [.fine, .fine, .dropped])
+        let last = try #require(HitRateMonitor.lastEvaluations(store)["cusum"])
+        #expect(last.shouldTrigger && (last.cusum ?? 0) > Foundation.log(10_000.0) && (last.cusum ?? 0) < 12.5)
     }
 
     @Test func aSmallDipIsNotADrop() throws {
@@ -83,9 +112,9 @@ struct RetrainPolicyTests {
                                minSamples: 200, maxDrop: 0.05, confidence: 0.95, cooldown: .init(milliseconds: 7 * Self.day),
                                breachesToTrigger: 1, onDropRun: "weekly", location: nil)
         spec.maxRetrains = (2, .init(milliseconds: 30 * Self.day))
-        let breach = HitRateMonitor.Evaluation(monitor: "hit", model: "m", version: 1, time: 0, trials: 500, successes: 50, rate: 0.1,
-                                               lower: 0.08, upper: 0.12, bound: 0.12, baseline: 0.3, baselineSource: "fixed", verdict: .dropped,
-                                               breaches: 1, shouldTrigger: true, reason: "hit rate 0.10 below 0.30 − 0.05")
+        var breach = HitRateMonitor.Evaluation(monitor: "hit", model: "m", version: 1, time: 0)
+        (breach.trials, breach.successes, breach.rate, breach.baseline) = (500, 50, 0.1, 0.3)
+        (breach.verdict, breach.breaches, breach.shouldTrigger, breach.reason) = (.dropped, 1, true, "hit rate 0.10 below 0.30 − 0.05")
         let now: Int64 = 100 * Self.day
         #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).start)
         var quiet = breach

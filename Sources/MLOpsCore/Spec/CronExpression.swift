@@ -122,35 +122,35 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         return result
     }
 
-    /// The first minute strictly after `date` that matches, in `timeZone`; nil if none within 5 years.
-    /// Wall-clock times skipped by a DST jump are skipped; repeated ones match once.
+    /// The first time strictly after `date` that matches, in `timeZone`; nil if none within 5 years.
+    /// Daylight saving is done so that no run is lost or doubled: a wall-clock time that a spring
+    /// jump skips fires just after the jump (02:30 becomes 03:30), and a time that the autumn
+    /// fall-back repeats fires once, at its first occurrence.
     public func next(after date: Date, in timeZone: TimeZone) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        var components = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date.addingTimeInterval(60))
-        components.second = 0
-        guard var candidate = calendar.date(from: components) else { return nil }
-        let limit = date.addingTimeInterval(5 * 366 * 86_400)
-        while candidate < limit {
-            let c = calendar.dateComponents([.month, .day, .hour, .minute, .weekday], from: candidate)
-            guard let month = c.month, let day = c.day, let hour = c.hour, let minute = c.minute, let weekday = c.weekday else { return nil }
-            if !months.contains(month) {
-                candidate = calendar.nextDate(after: candidate, matching: DateComponents(day: 1, hour: 0, minute: 0), matchingPolicy: .nextTime) ?? limit
-                continue
+        let sortedHours = hours.sorted(), sortedMinutes = minutes.sorted()
+        guard var day = calendar.date(from: calendar.dateComponents([.year, .month, .day], from: date)) else { return nil }
+        for _ in 0..<(5 * 366) {
+            let c = calendar.dateComponents([.year, .month, .day, .weekday], from: day)
+            if let year = c.year, let month = c.month, let dayOfMonth = c.day, let weekday = c.weekday,
+               months.contains(month), dayMatches(day: dayOfMonth, weekday: weekday - 1) {
+                var best: Date?
+                var firstWall: Int?
+                search: for hour in sortedHours {
+                    for minute in sortedMinutes {
+                        // Wall times after a gap can map earlier than a gap-shifted one: look a few hours on.
+                        if let first = firstWall, hour * 60 + minute - first > 180 { break search }
+                        guard let instant = calendar.date(from: DateComponents(year: year, month: month, day: dayOfMonth, hour: hour, minute: minute)),
+                              instant > date else { continue }
+                        if firstWall == nil { firstWall = hour * 60 + minute }
+                        if best.map({ instant < $0 }) ?? true { best = instant }
+                    }
+                }
+                if let best { return best }
             }
-            if !dayMatches(day: day, weekday: weekday - 1) {
-                candidate = calendar.nextDate(after: candidate, matching: DateComponents(hour: 0, minute: 0), matchingPolicy: .nextTime) ?? limit
-                continue
-            }
-            if !hours.contains(hour) {
-                candidate = calendar.nextDate(after: candidate, matching: DateComponents(minute: 0), matchingPolicy: .nextTime) ?? limit
-                continue
-            }
-            if !minutes.contains(minute) {
-                candidate = candidate.addingTimeInterval(60)
-                continue
-            }
-            return candidate
+            guard let following = calendar.date(byAdding: .day, value: 1, to: day) else { return nil }
+            day = following
         }
         return nil
     }
