@@ -28,7 +28,10 @@ final class ServingCatalog: Sendable {
         /// Sticky by entity; a request with no entity is routed at random.
         func served(for entity: String?) -> Served {
             guard let candidate, let rolloutID else { return stable }
-            if let entity { return StickyRouting.takesCandidate(entity, salt: rolloutID, weight: weight) ? candidate : stable }
+            _ = rolloutID
+            if let entity {
+                return StickyRouting.takesCandidate(entity, salt: StickyRouting.salt(model: model, candidate: candidate.version), weight: weight) ? candidate : stable
+            }
             return Int.random(in: 0..<100) < weight ? candidate : stable
         }
     }

@@ -72,7 +72,7 @@ public struct Rollout: Sendable, Hashable, Codable, FetchableRecord {
     /// the weight, else the stable version.
     public func version(for entity: String) -> Int {
         guard let stable = stableVersion else { return candidateVersion }
-        return StickyRouting.takesCandidate(entity, salt: id, weight: weight) ? candidateVersion : stable
+        return StickyRouting.takesCandidate(entity, salt: StickyRouting.salt(model: model, candidate: candidateVersion), weight: weight) ? candidateVersion : stable
     }
 }
 

@@ -1,7 +1,11 @@
-/// Which arm an entity is in. The bucket is a stable hash of the rollout and the entity, so an
+/// Which arm an entity is in. The bucket is a stable hash of the candidate and the entity, so an
 /// entity stays in its arm across weeks and requests (outcomes attribute cleanly to one version),
-/// raising the weight only moves more buckets to the candidate, and each rollout draws afresh.
+/// raising the weight only moves more buckets to the candidate, each candidate draws afresh, and a
+/// replay with the same data routes alike (no random id in the salt).
 public enum StickyRouting {
+    /// The salt of a candidate's rollout.
+    public static func salt(model: String, candidate: Int) -> String { "\(model)/v\(candidate)" }
+
     public static let buckets: UInt64 = 10_000
 
     public static func bucket(_ entity: String, salt: String) -> Int {

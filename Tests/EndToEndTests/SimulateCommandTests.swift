@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+
+@Suite("A simulated year, on the repository's own jobs.yaml")
+struct SimulateCommandTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A deliberately bad candidate (trained on a corrupted label feed) is caught on live outcomes
+    /// and rolled back; the champion never changes; the same seed gives the same weeks.
+    @Test func aBadCandidateIsRolledBackAndTheSameSeedGivesTheSameWeeks() throws {
+        let cli = try MLOpsBinary(try String(contentsOf: Self.repository.appendingPathComponent("jobs.yaml"), encoding: .utf8))
+        defer { cli.remove() }
+        let arguments = ["simulate", "--weeks", "10", "--customers", "2000", "--drift-week", "0", "--bad-candidate-week", "3", "--json"]
+        let first = try cli.run(arguments + ["--workspace", cli.root + "/a"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let weeks = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [[String: Any]])
+        #expect(weeks.count == 10)
+        let events = weeks.map { ($0["events"] as? [String]) ?? [] }
+        #expect(events[0] == ["promote v1"])
+        #expect(events[3].contains("canary v2") || events[3].contains("gate failed"))
+        #expect(events.joined().contains { $0 == "rollback v2" || $0 == "gate failed" })
+        #expect(weeks.allSatisfy { ($0["champion"] as? Int) == 1 })
+        #expect(FileManager.default.fileExists(atPath: cli.root + "/a/simulation.svg"))
+        let history = try cli.run(["runs", "--json", "-C", cli.root + "/a"])
+        let runs = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
+        #expect(runs.count >= 10)
+
+        let second = try cli.run(arguments + ["--workspace", cli.root + "/b"])
+        #expect(second.stdout == first.stdout)
+        let refused = try cli.run(arguments + ["--workspace", cli.root + "/a"])
+        #expect(refused.status == 2 && refused.stderr.contains("is not empty"))
+    }
+}
