@@ -38,14 +38,10 @@ public enum RolloutAnalysis {
     /// Mature outcomes of `version`'s contacted predictions made between `since` and `until`, in
     /// `rolloutID` when given.
     static func arm(_ db: Database, model: String, version: Int, rolloutID: String?, since: Int64, until: Int64, now: Int64) throws -> Arm {
-        let row = try Row.fetchOne(db, sql: """
-            SELECT COUNT(*) AS trials, COALESCE(SUM(o.label), 0) AS successes
-            FROM predictions p JOIN outcomes o ON o.prediction_id = p.id
-            WHERE p.model_name = ? AND p.model_version = ? AND p.created_time >= ? AND p.created_time < ?
-              AND p.contacted = 1 AND p.holdout = 0 AND o.observed_time <= ?
-              AND (? IS NULL OR p.rollout_id = ?)
-            """, arguments: [model, version, since, until, now, rolloutID, rolloutID])
-        return Arm(version: version, trials: row?["trials"] ?? 0, successes: row?["successes"] ?? 0)
+        let counts = try MatureOutcomes.count(db, model: model, version: version, now: now,
+                                              and: "p.created_time >= ? AND p.created_time < ? AND (? IS NULL OR p.rollout_id = ?)",
+                                              [since, until, rolloutID, rolloutID])
+        return Arm(version: version, trials: counts.trials, successes: counts.successes)
     }
 
     /// The candidate's mature outcomes since `since`: what a bake's `min_samples` counts.

@@ -21,19 +21,6 @@ public struct HitRateMonitor: Sendable {
         self.spec = spec
     }
 
-    /// Contacted, non-holdout predictions of `version` whose outcome is known by `now`.
-    static let matureOutcomes = """
-        FROM predictions p JOIN outcomes o ON o.prediction_id = p.id
-        WHERE p.model_name = ? AND p.model_version = ? AND p.contacted = 1 AND p.holdout = 0 AND o.observed_time <= ?
-        """
-
-    static func counts(_ db: Database, model: String, version: Int, now: Int64, and condition: String,
-                       _ arguments: StatementArguments) throws -> (trials: Int, successes: Int) {
-        let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(o.label), 0) AS hits \(matureOutcomes) AND \(condition)",
-                                   arguments: [model, version, now] + arguments)
-        return (row?["n"] ?? 0, row?["hits"] ?? 0)
-    }
-
     /// Where each evaluation left off: the newest outcome it counted, by (recorded time, prediction).
     struct Cursor: Hashable, Comparable {
         var time: Int64
@@ -56,7 +43,7 @@ public struct HitRateMonitor: Sendable {
             }
             let sameVersion = (state?["model_version"] as Int?) == champion
             let window = spec.window.milliseconds
-            let counts = try Self.counts(db, model: spec.model, version: champion, now: now, and: "o.observed_time > ?", [now - window])
+            let counts = try MatureOutcomes.count(db, model: spec.model, version: champion, now: now, and: "o.observed_time > ?", [now - window])
             evaluation.trials = counts.trials
             evaluation.successes = counts.successes
             if counts.trials > 0 {
@@ -67,7 +54,7 @@ public struct HitRateMonitor: Sendable {
                 evaluation.bound = Proportions.wilsonUpper(successes: counts.successes, trials: counts.trials, confidence: spec.confidence)
             }
             let previous: Cursor? = sameVersion ? (state?["last_outcome_time"] as Int64?).map { Cursor(time: $0, id: state?["cusum_outcome_id"] ?? 0) } : nil
-            let newest = try Row.fetchOne(db, sql: "SELECT o.recorded_time, o.prediction_id \(Self.matureOutcomes) ORDER BY o.recorded_time DESC, o.prediction_id DESC LIMIT 1",
+            let newest = try Row.fetchOne(db, sql: "SELECT o.recorded_time, o.prediction_id \(MatureOutcomes.from) ORDER BY o.recorded_time DESC, o.prediction_id DESC LIMIT 1",
                                           arguments: [spec.model, champion, now]).map { Cursor(time: $0[0], id: $0[1]) }
             let fresh = newest.map { n in previous.map { n > $0 } ?? true } ?? false
             evaluation.newOutcomes = fresh
@@ -99,7 +86,7 @@ public struct HitRateMonitor: Sendable {
                     var detector = BernoulliCUSUM(p0: baseline, p1: baseline - spec.maxDrop, threshold: spec.cusumThreshold, statistic: cusum)
                     let after = previous ?? Cursor(time: Int64.min, id: Int64.min)
                     let labels = try Bool.fetchAll(db, sql: """
-                        SELECT o.label \(Self.matureOutcomes) AND (o.recorded_time > ? OR (o.recorded_time = ? AND o.prediction_id > ?))
+                        SELECT o.label \(MatureOutcomes.from) AND (o.recorded_time > ? OR (o.recorded_time = ? AND o.prediction_id > ?))
                         ORDER BY o.recorded_time, o.prediction_id
                         """, arguments: [spec.model, champion, now, after.time, after.time, after.id])
                     for label in labels { detector.observe(label) }
@@ -169,7 +156,7 @@ public struct HitRateMonitor: Sendable {
             if now < end {
                 return (nil, "no baseline yet: it is v\(champion)'s first \(spec.window) as champion, until \(Self.date(end))")
             }
-            let first = try Self.counts(db, model: spec.model, version: champion, now: now,
+            let first = try MatureOutcomes.count(db, model: spec.model, version: champion, now: now,
                                         and: "p.created_time >= ? AND p.created_time < ?", [promoted, end])
             if first.trials < spec.minSamples {
                 return (nil, "no baseline yet: v\(champion)'s first \(spec.window) as champion has \(first.trials) mature outcomes, \(spec.minSamples) needed")

@@ -133,9 +133,7 @@ public actor SchedulerDaemon {
                 log("fire_queued", ["job": job.name, "fire": DaemonLog.timestamp(time)])
                 if job.concurrency == .replace, let going { stopRun(going, job: job.name) }
             } else {
-                var request = RunRequest(job: job.name, params: paramsForFire(job, fire), trigger: "schedule", echo: false)
-                request.runID = RunRecord.newID()
-                request.tags["mlops.fire_time"] = DaemonLog.timestamp(time)
+                let request = fireRequest(job, time: time)
                 let claimed = try store.database.write {
                     try ScheduleBook.claim($0, .init(job: job.name, time: time, status: .started, runID: request.runID, daemon: id), now: now)
                 }
@@ -145,13 +143,19 @@ public actor SchedulerDaemon {
         // A queued fire starts once nothing of its job is going.
         if try store.database.read({ try ScheduleBook.isRunning($0, job: job.name) }) == nil,
            let time = try store.database.read({ try ScheduleBook.queued($0, job: job.name).first }) {
-            var request = RunRequest(job: job.name, params: paramsForFire(job, Self.date(time)), trigger: "schedule", echo: false)
-            request.runID = RunRecord.newID()
-            request.tags["mlops.fire_time"] = DaemonLog.timestamp(time)
+            let request = fireRequest(job, time: time)
             if try store.database.write({ try ScheduleBook.startQueued($0, job: job.name, time: time, runID: request.runID!, daemon: id) }) {
                 launch(request, why: "queued fire")
             }
         }
+    }
+
+    /// The run a fire starts, with the id its fire row records.
+    func fireRequest(_ job: JobSpec, time: Int64) -> RunRequest {
+        var request = RunRequest(job: job.name, params: paramsForFire(job, Self.date(time)), trigger: "schedule", echo: false)
+        request.runID = RunRecord.newID()
+        request.tags["mlops.fire_time"] = DaemonLog.timestamp(time)
+        return request
     }
 
     func checkMonitors(now: Int64) throws {

@@ -60,16 +60,15 @@ public final class Simulation: Sendable {
 
     var startMillis: Int64 { Int64(settings.start.timeIntervalSince1970 * 1000) }
 
-    /// The week of the simulation a time falls in.
-    func weekIndex(_ date: Date) -> Int { Int((Int64(date.timeIntervalSince1970 * 1000) - startMillis + 3 * Self.day) / (7 * Self.day)) }
+    /// The week of the simulation a time falls in (each runs from the Friday before its Monday fire).
+    static func weekIndex(_ millis: Int64, start: Int64) -> Int { Int((millis - start + 3 * day) / (7 * day)) }
 
     /// Runs the year; `progress` gets each week as it ends.
     public func run(progress: @Sendable (SimulationWeek) -> Void = { _ in }) async throws -> [SimulationWeek] {
         let job = spec.job(named: settings.job)!
         let weekOf: @Sendable (JobSpec, Date) -> [String: SpecValue] = { [firstWeek, startMillis] spec, date in
             guard spec.paramValues["week"] != nil else { return [:] }
-            let index = Int((Int64(date.timeIntervalSince1970 * 1000) - startMillis + 3 * Self.day) / (7 * Self.day))
-            return ["week": .int(firstWeek + index)]
+            return ["week": .int(firstWeek + Self.weekIndex(Int64(date.timeIntervalSince1970 * 1000), start: startMillis))]
         }
         TimeShift.set(now: startMillis)
         let daemon = SchedulerDaemon(workspace: workspace, spec: spec, store: store, log: log, now: startMillis, paramsForFire: weekOf)
@@ -94,7 +93,7 @@ public final class Simulation: Sendable {
             }
             now = next
             TimeShift.set(now: now)
-            if let bad = settings.badCandidateWeek, let fire = nextFire, now == fire, weekIndex(Date(timeIntervalSince1970: Double(now) / 1000)) == bad {
+            if let bad = settings.badCandidateWeek, let fire = nextFire, now == fire, Self.weekIndex(now, start: startMillis) == bad {
                 // This week's run is a retrain by hand, on a feed whose labels are wrong.
                 _ = try await runByHand(job, week: bad, why: "a retrain on a corrupted label feed", fire: fire - 60_000)
             }
