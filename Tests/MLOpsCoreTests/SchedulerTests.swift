@@ -104,4 +104,76 @@ struct SchedulerDaemonTests {
         await b.stop(grace: .zero)
         #expect(try ws.count("SELECT COUNT(*) FROM scheduler_daemons WHERE status = 'stopped'") == 2)
     }
+
+    /// An hourly job whose stage waits for a `go` file, under the given concurrency.
+    static func waiting(_ concurrency: String) -> String {
+        """
+        version: 1
+        jobs:
+          hourly:
+            schedule: "0 * * * *"
+            timezone: UTC
+            concurrency: \(concurrency)
+            stages:
+              work: { shell: true, run: 'while [ ! -f go ]; do sleep 0.05; done', kill_grace: 1s }
+        """
+    }
+
+    /// Ticks at the first fire, then at the next one while the first run is still going.
+    func twoFires(_ concurrency: String) async throws -> (TestWorkspace, Store, SchedulerDaemon, first: Int64, second: Int64) {
+        let ws = try TestWorkspace(Self.waiting(concurrency))
+        let spec = try ws.spec()
+        let store = try ws.store()
+        let hour: Int64 = 3_600_000
+        let first = (Store.nowMillis() / hour - 3) * hour
+        let a = daemon(ws, spec, store, since: first - 1)
+        try await a.register()
+        await a.tick(now: first + 1_000)
+        await a.tick(now: first + hour + 1_000)
+        return (ws, store, a, first, first + hour)
+    }
+
+    @Test func queueHoldsTheNextFireUntilTheRunEndsThenStartsIt() async throws {
+        let (ws, store, a, first, second) = try await twoFires("queue")
+        defer { ws.remove() }
+        var fires = try ScheduleBook.recent(store, job: "hourly")
+        #expect(fires.map(\.status) == [.queued, .started])
+        #expect(fires.map(\.time) == [second, first])
+        try ws.write("go", "")
+        while try ws.count("SELECT COUNT(*) FROM runs WHERE kind = 'job' AND status = 'RUNNING'") > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        await a.tick(now: second + 2_000)
+        await a.waitIdle()
+        fires = try ScheduleBook.recent(store, job: "hourly")
+        #expect(fires.map(\.status) == [.started, .started])
+        #expect(Set(fires.compactMap(\.runID)).count == 2)
+        #expect(try ws.count("SELECT COUNT(*) FROM runs WHERE kind = 'job' AND status = 'FINISHED'") == 2)
+        await a.stop(grace: .zero)
+    }
+
+    @Test func replaceStopsTheRunningRunAndStartsTheNewFire() async throws {
+        let (ws, store, a, _, second) = try await twoFires("replace")
+        defer { ws.remove() }
+        // The first run was cancelled when the second fire queued; once it has ended, the fire starts.
+        while try ws.count("SELECT COUNT(*) FROM runs WHERE kind = 'job' AND status = 'RUNNING'") > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try ws.count("SELECT COUNT(*) FROM runs WHERE kind = 'job' AND status = 'KILLED'") == 1)
+        await a.tick(now: second + 2_000)
+        try ws.write("go", "")
+        await a.waitIdle()
+        let fires = try ScheduleBook.recent(store, job: "hourly")
+        #expect(fires.map(\.status) == [.started, .started])
+        #expect(try ws.count("SELECT COUNT(*) FROM runs WHERE kind = 'job' AND status = 'FINISHED'") == 1)
+        await a.stop(grace: .zero)
+    }
+
+    @Test func forbidSkipsTheFireWhileTheRunIsGoing() async throws {
+        let (ws, store, a, _, _) = try await twoFires("forbid")
+        defer { ws.remove() }
+        let fires = try ScheduleBook.recent(store, job: "hourly")
+        #expect(fires.map(\.status) == [.skipped, .started])
+        #expect(fires.first?.detail?.contains("concurrency: forbid") == true)
+        try ws.write("go", "")
+        await a.waitIdle()
+        #expect(try ws.count("SELECT COUNT(*) FROM runs WHERE kind = 'job'") == 1)
+        await a.stop(grace: .zero)
+    }
 }

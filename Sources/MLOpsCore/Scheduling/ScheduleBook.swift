@@ -44,12 +44,28 @@ public enum ScheduleBook {
         try Int64.fetchAll(db, sql: "SELECT fire_time FROM schedule_fires WHERE job = ? AND status = 'queued' ORDER BY fire_time", arguments: [job])
     }
 
-    /// A started fire whose run was orphaned now runs on as `runID`.
+    /// How often a fire is resumed after its runner died before it is left failed.
+    public static let maxResumes = 2
+
+    /// The newest fire of each job whose run was orphaned (its runner died) and that may still be
+    /// resumed. Whoever closed the orphan (this daemon, `mlops runs`, another runner) does not matter:
+    /// the fire row says what is owed.
+    static func orphanedFires(_ db: Database) throws -> [(job: String, time: Int64, run: String, resumes: Int)] {
+        try Row.fetchAll(db, sql: """
+            SELECT f.job, f.fire_time, f.run_uuid, f.resumes FROM schedule_fires f JOIN runs r ON r.run_uuid = f.run_uuid
+            WHERE f.status = 'started' AND r.status = 'FAILED' AND r.outcome = 'orphaned'
+              AND f.resumes <= ? AND f.fire_time = (SELECT MAX(fire_time) FROM schedule_fires g WHERE g.job = f.job)
+            """, arguments: [maxResumes]).map { (job: $0["job"], time: $0["fire_time"], run: $0["run_uuid"], resumes: $0["resumes"]) }
+    }
+
+    /// A started fire whose run was orphaned now runs on as `runID`; false when another daemon
+    /// resumed it first or it was resumed `maxResumes` times already.
     static func resumed(_ db: Database, orphan: String, as runID: String) throws -> Bool {
         try db.execute(sql: """
-            UPDATE schedule_fires SET run_uuid = ?, detail = 'resumed after its run ' || substr(?, 1, 8) || ' was orphaned'
-            WHERE run_uuid = ? AND status = 'started'
-            """, arguments: [runID, orphan, orphan])
+            UPDATE schedule_fires SET run_uuid = ?, resumes = resumes + 1,
+                detail = 'resumed after its run ' || substr(?, 1, 8) || ' was orphaned'
+            WHERE run_uuid = ? AND status = 'started' AND resumes < ?
+            """, arguments: [runID, orphan, orphan, maxResumes])
         return db.changesCount == 1
     }
 

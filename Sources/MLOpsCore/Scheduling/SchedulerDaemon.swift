@@ -92,12 +92,24 @@ public actor SchedulerDaemon {
 
     func recoverOrphans(now: Int64) throws {
         for orphan in try OrphanReaper.reap(store, now: now) {
-            guard let run = try Tracker(store: store).run(orphan), let jobName = run.job, spec.job(named: jobName) != nil else { continue }
-            log(.warn, "run_orphaned", ["job": jobName, "run": String(orphan.prefix(8))])
-            var request = RunRequest(job: jobName, trigger: run.trigger ?? "schedule", rerunOf: orphan, onlyFailed: true, echo: false)
-            request.runID = RunRecord.newID()
-            request.tags["mlops.resumed_from"] = orphan
-            let resumed = try store.database.write { try ScheduleBook.resumed($0, orphan: orphan, as: request.runID!) }
+            log(.warn, "run_orphaned", ["run": String(orphan.prefix(8))])
+        }
+        for fire in try store.database.read(ScheduleBook.orphanedFires) {
+            guard let job = spec.job(named: fire.job) else { continue }
+            guard fire.resumes < ScheduleBook.maxResumes else {
+                log(.error, "fire_abandoned", ["job": job.name, "run": String(fire.run.prefix(8)),
+                                               "reason": "its runner died \(fire.resumes + 1) times; run it by hand with mlops run --rerun"])
+                try store.database.write { db in
+                    try db.execute(sql: "UPDATE schedule_fires SET resumes = resumes + 1 WHERE job = ? AND fire_time = ? AND resumes = ?",
+                                   arguments: [job.name, fire.time, fire.resumes])
+                }
+                continue
+            }
+            var request = fireRequest(job, time: fire.time)
+            request.rerunOf = fire.run
+            request.onlyFailed = true
+            request.tags["mlops.resumed_from"] = fire.run
+            let resumed = try store.database.write { try ScheduleBook.resumed($0, orphan: fire.run, as: request.runID!) }
             if resumed { launch(request, why: "resume") }
         }
     }
@@ -116,7 +128,7 @@ public actor SchedulerDaemon {
         }
         for fire in plan.start {
             let time = Self.millis(fire)
-            let going = try store.database.read { try ScheduleBook.isRunning($0, job: job.name) }
+            let going = try runningRun(of: job.name)
             let behind = try store.database.read { try !ScheduleBook.queued($0, job: job.name).isEmpty }
             let waits = (going != nil && job.concurrency != .allow) || behind || job.catchup == .all && plan.start.count > 1
             if waits && job.concurrency == .forbid && job.catchup != .all {
@@ -141,13 +153,20 @@ public actor SchedulerDaemon {
             }
         }
         // A queued fire starts once nothing of its job is going.
-        if try store.database.read({ try ScheduleBook.isRunning($0, job: job.name) }) == nil,
+        if try runningRun(of: job.name) == nil,
            let time = try store.database.read({ try ScheduleBook.queued($0, job: job.name).first }) {
             let request = fireRequest(job, time: time)
             if try store.database.write({ try ScheduleBook.startQueued($0, job: job.name, time: time, runID: request.runID!, daemon: id) }) {
                 launch(request, why: "queued fire")
             }
         }
+    }
+
+    /// A run of `job` that is going: one this daemon launched (its record may not be written yet)
+    /// or a RUNNING one on record, from any process.
+    func runningRun(of job: String) throws -> String? {
+        if let mine = running.first(where: { $0.value.job == job })?.key { return mine }
+        return try store.database.read { try ScheduleBook.isRunning($0, job: job) }
     }
 
     /// The run a fire starts, with the id its fire row records.
@@ -212,11 +231,11 @@ public actor SchedulerDaemon {
                     ["job": request.job, "run": String(runID.prefix(8)), "status": status.rawValue, "message": result.run.message ?? ""])
             } catch let held as JobLease.Held {
                 log(.warn, "run_refused", ["job": request.job, "run": String(runID.prefix(8)), "reason": held.description])
-                try? await self.refused(request, reason: held.description)
+                try? self.refused(request, reason: held.description)
             } catch {
                 log(.error, "run_failed_to_start", ["job": request.job, "run": String(runID.prefix(8)), "error": "\(error)"])
             }
-            await self.finished(runID)
+            self.finished(runID)
         }
         running[runID] = (request.job, task)
     }

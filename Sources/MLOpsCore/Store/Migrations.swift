@@ -304,6 +304,11 @@ extension Store {
                 CREATE INDEX feature_drift_model ON feature_drift(model_name, computed_time);
                 """)
         }
+        migrator.registerMigration("v7: fire resumes") { db in
+            // How often a fire's run was resumed after its runner died, so a stage that kills its
+            // runner every time (out of memory) is not resumed for ever.
+            try db.execute(sql: "ALTER TABLE schedule_fires ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }
