@@ -304,10 +304,19 @@ extension Store {
                 CREATE INDEX feature_drift_model ON feature_drift(model_name, computed_time);
                 """)
         }
-        migrator.registerMigration("v7: fire resumes") { db in
+        migrator.registerMigration("v7: fire resumes, prediction indexes") { db in
             // How often a fire's run was resumed after its runner died, so a stage that kills its
             // runner every time (out of memory) is not resumed for ever.
-            try db.execute(sql: "ALTER TABLE schedule_fires ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0")
+            try db.execute(sql: """
+                ALTER TABLE schedule_fires ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;
+                -- The predictions a hit rate counts (MatureOutcomes): a tenth of the scored base, so
+                -- monitors and analyses read those instead of every prediction of the version.
+                CREATE INDEX predictions_contacted ON predictions(model_name, model_version) WHERE contacted = 1 AND holdout = 0;
+                -- The outcomes stage looks up which scored periods still wait for labels.
+                CREATE INDEX predictions_by_period ON predictions(model_name, period);
+                -- An outcomes stage reports what it recorded in this pass.
+                CREATE INDEX outcomes_by_recorded_time ON outcomes(recorded_time);
+                """)
         }
         return migrator
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A customer base that changes over time, for a propensity model to learn and be monitored on with
 /// no outside data. Every customer has a stable id and lasting traits (age, income, region,
@@ -71,6 +72,14 @@ public struct SyntheticCohort: Sendable {
     /// The whole base in one week: features and the label. `wrongConcept` draws the label from the
     /// drifted coefficients whatever the week: a corrupted label feed, for a deliberately bad model.
     public func week(_ week: Int, wrongConcept: Bool = false) -> Table {
+        let key = WeekKey(settings: settings, week: week, wrongConcept: wrongConcept)
+        if let table = Self.recent.withLock({ $0.table(key) }) { return table }
+        let table = generate(week, wrongConcept: wrongConcept)
+        Self.recent.withLock { $0.keep(table, for: key) }
+        return table
+    }
+
+    func generate(_ week: Int, wrongConcept: Bool) -> Table {
         let n = settings.customers
         var ids = [Double](), ages = [Double](), incomes = [Double](), tenures = [Double](), products = [Double]()
         var recency = [Double](), visits = [Double](), channels = [String](), regions = [String](), logits = [Double]()
@@ -125,6 +134,31 @@ public struct SyntheticCohort: Sendable {
         return table
     }
 
+    struct WeekKey: Hashable {
+        var settings: Settings
+        var week: Int
+        var wrongConcept: Bool
+    }
+
+    /// The weeks generated last in this process. A weekly job's history window repeats all but one
+    /// of last week's weeks, so a long-lived process (the scheduler, a simulated year) generates
+    /// each week once; a week is pure in its key, so a kept one is the same table.
+    struct RecentWeeks {
+        static let capacity = 12
+        var tables: [WeekKey: Table] = [:]
+        var order: [WeekKey] = []
+
+        func table(_ key: WeekKey) -> Table? { tables[key] }
+
+        mutating func keep(_ table: Table, for key: WeekKey) {
+            guard tables.updateValue(table, forKey: key) == nil else { return }
+            order.append(key)
+            if order.count > Self.capacity { tables[order.removeFirst()] = nil }
+        }
+    }
+
+    static let recent = Mutex(RecentWeeks())
+
     /// Weeks `from` through `to`, stacked.
     public func weeks(_ range: ClosedRange<Int>, wrongConcept: Bool = false) -> Table {
         range.reduce(Table()) { $0.appending(week($1, wrongConcept: wrongConcept)) }
@@ -143,14 +177,32 @@ public struct SyntheticCohort: Sendable {
                             channel: zip(a.channel, b.channel).map(mix), region: zip(a.region, b.region).map(mix))
     }
 
-    /// The intercept that makes the mean probability equal `baseRate`, by bisection.
+    /// The intercept that makes the mean probability equal `baseRate`: Newton's method (the mean is
+    /// increasing and smooth in the intercept, so it converges in a handful of steps), kept inside a
+    /// bisection bracket so a flat start cannot throw it out.
     static func intercept(for logits: [Double], baseRate: Double) -> Double {
         var low = -20.0, high = 20.0
-        for _ in 0..<80 {
-            let mid = (low + high) / 2
-            let mean = logits.reduce(0) { $0 + 1 / (1 + exp(-(mid + $1))) } / Double(max(1, logits.count))
-            if mean < baseRate { low = mid } else { high = mid }
+        let n = Double(max(1, logits.count))
+        let target = min(max(baseRate, 1e-9), 1 - 1e-9)
+        var b = log(target / (1 - target)) - logits.reduce(0, +) / n
+        for _ in 0..<60 {
+            b = min(max(b, low), high)
+            var mean = 0.0, slope = 0.0
+            for z in logits {
+                let p = 1 / (1 + exp(-(b + z)))
+                mean += p
+                slope += p * (1 - p)
+            }
+            mean /= n
+            slope /= n
+            let gap = mean - target
+            if abs(gap) < 1e-13 { break }
+            if gap < 0 { low = b } else { high = b }
+            let step = slope > 1e-12 ? gap / slope : .infinity
+            let next = b - step
+            b = next > low && next < high ? next : (low + high) / 2
+            if high - low < 1e-12 { break }
         }
-        return (low + high) / 2
+        return b
     }
 }

@@ -31,15 +31,30 @@ struct OutcomesStage: Stage {
             }
             let now = Store.nowMillis()
             let (recorded, hits, contacted) = try context.store.database.write { db -> (Int, Int, Int) in
-                let scored = Set(try Int.fetchAll(db, sql: "SELECT DISTINCT period FROM predictions WHERE model_name = ? AND period IS NOT NULL", arguments: [model]))
+                // Only periods with a prediction still waiting for its label: the history repeats
+                // weeks whose outcomes are all known, and those rows need no lookup.
+                let waiting = try db.makeStatement(sql: """
+                    SELECT EXISTS (SELECT 1 FROM predictions p WHERE p.model_name = ? AND p.period = ?
+                                   AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.prediction_id = p.id))
+                    """)
+                var scored = Set<Int>()
+                // A row without a label or a whole-number period answers nothing.
+                let period = { (r: Int) -> Int? in
+                    labels[r].isNaN || !periods[r].isFinite || abs(periods[r]) > 1e15 ? nil : Int(periods[r])
+                }
+                for period in Set((0..<history.rowCount).compactMap(period))
+                where try Bool.fetchOne(waiting, arguments: [model, period]) == true {
+                    scored.insert(period)
+                }
                 let attach = try db.makeStatement(sql: """
                     INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time)
-                    SELECT id, ?, ?, ? FROM predictions WHERE model_name = ? AND entity_id = ? AND period = ? AND true
+                    SELECT id, ?, ?, ? FROM predictions INDEXED BY predictions_by_entity WHERE model_name = ? AND entity_id = ? AND period = ? AND true
                     ON CONFLICT (prediction_id) DO NOTHING
                     """)
                 var recorded = 0
-                for r in 0..<history.rowCount where !labels[r].isNaN && scored.contains(Int(periods[r])) {
-                    try attach.execute(arguments: [labels[r] == 1, now, now, model, entities[r], Int(periods[r])])
+                for r in 0..<history.rowCount {
+                    guard let p = period(r), scored.contains(p) else { continue }
+                    try attach.execute(arguments: [labels[r] == 1, now, now, model, entities[r], p])
                     recorded += db.changesCount
                 }
                 let row = try Row.fetchOne(db, sql: """
