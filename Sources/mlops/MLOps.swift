@@ -12,6 +12,6 @@ struct MLOps: AsyncParsableCommand {
             """,
         version: MLOpsVersion.current,
         subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, RunsCommand.self, ModelsCommand.self, RolloutsCommand.self,
-                      PromoteCommand.self, RollbackCommand.self, AbortCommand.self, ServeCommand.self, OutcomesCommand.self, MonitorCommand.self, DriftCommand.self, ScheduleCommand.self, SchedulerCommand.self, SimulateCommand.self, LogCommand.self]
+                      PromoteCommand.self, RollbackCommand.self, AbortCommand.self, ServeCommand.self, ServerCommand.self, OutcomesCommand.self, MonitorCommand.self, DriftCommand.self, ScheduleCommand.self, SchedulerCommand.self, SimulateCommand.self, LogCommand.self]
     )
 }

@@ -10,10 +10,13 @@ public final class JobRunner: Sendable {
     public let store: Store
     public let tracker: Tracker
     public let catalog: StageCatalog
+    /// Where command stages reach MLflow's API for this workspace (see `StageContext.trackingURI`).
+    public let trackingURI: String?
     let report: @Sendable (RunEvent) -> Void
 
-    public init(workspace: Workspace, spec: JobsFile, store: Store, catalog: StageCatalog = .standard,
+    public init(workspace: Workspace, spec: JobsFile, store: Store, catalog: StageCatalog = .standard, trackingURI: String? = nil,
                 report: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
+        self.trackingURI = trackingURI
         self.workspace = workspace
         self.spec = spec
         self.store = store

@@ -126,7 +126,7 @@ extension JobRunner {
             job: job.name, stage: stage.name, attempt: attempt, runID: run.id, parentRunID: parent.id,
             experimentID: parent.experimentID, workspace: workspace, store: store, runDirectory: runDirectory, artifactsDirectory: artifacts,
             stdoutLog: "\(runDirectory)/stdout.log", stderrLog: "\(runDirectory)/stderr.log", with: with, params: params,
-            inputs: inputs, timeout: stage.timeout, killGrace: stage.killGrace, env: stage.env, echo: echo)
+            inputs: inputs, timeout: stage.timeout, killGrace: stage.killGrace, env: stage.env, echo: echo, trackingURI: trackingURI)
 
         let termination: StageTermination
         switch stage.action {

@@ -82,6 +82,8 @@ struct CommandStage: Stage {
         env["MLFLOW_RUN_ID"] = context.runID
         if TimeShift.offsetMillis != 0 { env[TimeShift.environmentKey] = String(TimeShift.offsetMillis) }
         env["MLFLOW_EXPERIMENT_ID"] = String(context.experimentID)
+        // The client's own store would not know this run: point it at ours, or at nothing.
+        if let uri = context.trackingURI { env["MLFLOW_TRACKING_URI"] = uri }
         for (name, value) in context.params { env["MLOPS_PARAM_\(envName(name))"] = value.description }
         for (name, value) in context.with { env["MLOPS_WITH_\(envName(name))"] = value.description }
         for input in context.inputs { env["MLOPS_INPUT_\(envName(input.stage))"] = input.artifacts }

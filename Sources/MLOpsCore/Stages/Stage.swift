@@ -85,4 +85,7 @@ public struct StageContext: Sendable {
     public var env: [String: String]
     /// Where whole lines of output go besides the log files (the terminal), or nil.
     public var echo: (@Sendable (Console.Stream, Substring) -> Void)?
+    /// The MLflow-compatible endpoint of this workspace, given to command stages as
+    /// `MLFLOW_TRACKING_URI`, so `mlflow.start_run()` in a script continues the stage's run.
+    public var trackingURI: String? = nil
 }

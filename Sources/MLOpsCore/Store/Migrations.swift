@@ -318,6 +318,30 @@ extension Store {
                 CREATE INDEX outcomes_by_recorded_time ON outcomes(recorded_time);
                 """)
         }
+        migrator.registerMigration("v8: MLflow API: default experiment, run inputs and outputs") { db in
+            let now = Store.nowMillis()
+            // MLflow's client logs to experiment "0", named Default, when none is chosen.
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+                SELECT 0, 'Default', 'mlflow-artifacts:/0', 'active', ?, ? WHERE NOT EXISTS (SELECT 1 FROM experiments WHERE name = 'Default');
+                -- `log_inputs`: the datasets (and models) a run read, with their context tags.
+                CREATE TABLE run_inputs (
+                    run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    PRIMARY KEY (run_uuid, kind, name, digest)
+                );
+                -- `log_outputs`: the logged models a run produced, by step.
+                CREATE TABLE run_outputs (
+                    run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+                    model_id TEXT NOT NULL,
+                    step INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (run_uuid, model_id, step)
+                );
+                """, arguments: [now, now])
+        }
         return migrator
     }
 }

@@ -52,7 +52,23 @@ public struct RunFilter: Sendable, Hashable {
         case lparen, rparen, comma
     }
 
-    public init(parsing source: String) throws(ParseError) {
+    /// The attributes a filter may name, and whether a bare key (`name = 'x'`) is one of them, as
+    /// in MLflow's experiment and model searches.
+    public struct Vocabulary: Sendable {
+        public var attributes: [String]
+        public var numericAttributes: Set<String>
+        public var bareKeysAreAttributes: Bool
+
+        public init(attributes: [String], numericAttributes: Set<String>, bareKeysAreAttributes: Bool) {
+            self.attributes = attributes
+            self.numericAttributes = numericAttributes
+            self.bareKeysAreAttributes = bareKeysAreAttributes
+        }
+
+        public static let runs = Vocabulary(attributes: RunFilter.attributes, numericAttributes: RunFilter.numericAttributes, bareKeysAreAttributes: false)
+    }
+
+    public init(parsing source: String, vocabulary: Vocabulary = .runs) throws(ParseError) {
         let tokens = try Self.tokenize(source)
         var comparisons: [Comparison] = []
         var i = 0
@@ -63,9 +79,11 @@ public struct RunFilter: Sendable, Hashable {
         while i < tokens.count {
             // identifier
             let (identToken, identColumn) = tokens[i]
-            guard case let .word(ident) = identToken else {
+            guard case let .word(written) = identToken else {
                 throw error("expected a key such as metrics.auc, params.l2, tags.x or attributes.status", at: identColumn)
             }
+            let bare = !written.contains(".") && vocabulary.bareKeysAreAttributes
+            let ident = bare ? "attributes." + written : written
             guard let dot = ident.firstIndex(of: ".") else {
                 throw error("'\(ident)' has no prefix", at: identColumn,
                             hint: "write metrics.\(ident), params.\(ident), tags.\(ident) or attributes.\(ident)")
@@ -82,9 +100,9 @@ public struct RunFilter: Sendable, Hashable {
                 i += 1
             }
             guard !key.isEmpty else { throw error("'\(ident)' names no key", at: identColumn) }
-            if entity == .attribute, !Self.attributes.contains(key) {
+            if entity == .attribute, !vocabulary.attributes.contains(key) {
                 throw error("unknown attribute '\(key)'", at: identColumn,
-                            hint: Suggestion.hint(for: key, in: Self.attributes) ?? "attributes: \(Self.attributes.joined(separator: ", "))")
+                            hint: Suggestion.hint(for: key, in: vocabulary.attributes) ?? "attributes: \(vocabulary.attributes.joined(separator: ", "))")
             }
             // comparator
             guard i < tokens.count else { throw error("expected a comparator after '\(ident)'", at: end, hint: "=, !=, <, >, <=, >=, LIKE, ILIKE, IN, NOT IN") }
@@ -103,7 +121,7 @@ public struct RunFilter: Sendable, Hashable {
                 throw error("expected a comparator after '\(ident)'", at: comparatorColumn, hint: "=, !=, <, >, <=, >=, LIKE, ILIKE, IN, NOT IN")
             }
             i += 1
-            let numericKey = entity == .metric || (entity == .attribute && Self.numericAttributes.contains(key))
+            let numericKey = entity == .metric || (entity == .attribute && vocabulary.numericAttributes.contains(key))
             let allowed = numericKey ? ["=", "!=", "<", ">", "<=", ">="]
                 : entity == .attribute && ["run_id", "run_uuid"].contains(key) ? ["=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"]
                 : ["=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"]

@@ -10,6 +10,10 @@ public struct RunSearch: Sendable {
     public var orderBy: [OrderTerm] = []
     public var limit: Int = 20
     public var experimentIDs: [Int64]?
+    /// Rows to skip: a page token's position.
+    public var offset: Int = 0
+    /// MLflow's view type: active runs, deleted ones, or both.
+    public var lifecycleStages: [String] = ["active"]
 
     public init(kind: RunKind? = .job, job: String? = nil, status: RunStatus? = nil, filter: RunFilter? = nil,
                 orderBy: [OrderTerm] = [], limit: Int = 20) {
@@ -90,9 +94,9 @@ public struct RunSearch: Sendable {
         return out
     }
 
-    func compile() -> (String, StatementArguments) {
-        var clauses: [String] = ["runs.lifecycle_stage = 'active'"]
-        var args: [any DatabaseValueConvertible] = []
+    public func compile() -> (String, StatementArguments) {
+        var clauses: [String] = ["runs.lifecycle_stage IN (\(lifecycleStages.map { _ in "?" }.joined(separator: ",")))"]
+        var args: [any DatabaseValueConvertible] = lifecycleStages
         if let kind { clauses.append("runs.kind = ?"); args.append(kind.rawValue) }
         if let job { clauses.append("runs.job = ?"); args.append(job) }
         if let status { clauses.append("runs.status = ?"); args.append(status.rawValue) }
@@ -134,12 +138,12 @@ public struct RunSearch: Sendable {
             if term.entity != .attribute { args.append(term.key) }
         }
         order += ["runs.start_time DESC", "runs.run_uuid"]
-        let sql = "SELECT runs.* FROM runs WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(order.joined(separator: ", ")) LIMIT ?"
-        args.append(limit)
+        let sql = "SELECT runs.* FROM runs WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(order.joined(separator: ", ")) LIMIT ? OFFSET ?"
+        args += [limit, offset]
         return (sql, StatementArguments(args))
     }
 
-    static func comparisonSQL(_ c: RunFilter.Comparison, column: String) -> (String, [any DatabaseValueConvertible]) {
+    public static func comparisonSQL(_ c: RunFilter.Comparison, column: String) -> (String, [any DatabaseValueConvertible]) {
         switch (c.comparator, c.value) {
         case let (op, .number(n)): return ("\(column) \(op) ?", [n])
         case let ("LIKE", .string(s)): return ("\(column) GLOB ?", [globPattern(s)])

@@ -49,7 +49,7 @@ public struct Tracker: Sendable {
         try store.database.write { db in try Self.create(db, run, params: params, tags: tags) }
     }
 
-    static func create(_ db: Database, _ run: RunRecord, params: [String: String], tags: [String: String]) throws {
+    public static func create(_ db: Database, _ run: RunRecord, params: [String: String], tags: [String: String]) throws {
         try run.insert(db)
         try insertParams(db, runID: run.id, params)
         try upsertTags(db, runID: run.id, tags)
@@ -64,7 +64,7 @@ public struct Tracker: Sendable {
     }
 
     @discardableResult
-    static func update(_ db: Database, _ runID: String, action: String, _ change: (inout RunRecord) -> Void) throws -> RunRecord {
+    public static func update(_ db: Database, _ runID: String, action: String, _ change: (inout RunRecord) -> Void) throws -> RunRecord {
         guard var run = try RunRecord.fetchOne(db, key: runID) else { throw TrackingError("no run \(runID)") }
         let before = run.status
         change(&run)
@@ -144,7 +144,7 @@ public struct Tracker: Sendable {
     }
 
     /// Params are write-once: the same value again is fine, a different one is refused (as MLflow does).
-    static func insertParams(_ db: Database, runID: String, _ params: [String: String]) throws {
+    public static func insertParams(_ db: Database, runID: String, _ params: [String: String]) throws {
         guard !params.isEmpty else { return }
         let statement = try db.cachedStatement(sql: "INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
         for (key, value) in params.sorted(by: { $0.key < $1.key }) {
@@ -158,7 +158,7 @@ public struct Tracker: Sendable {
         }
     }
 
-    static func upsertTags(_ db: Database, runID: String, _ tags: [String: String]) throws {
+    public static func upsertTags(_ db: Database, runID: String, _ tags: [String: String]) throws {
         guard !tags.isEmpty else { return }
         let statement = try db.cachedStatement(sql: """
             INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)
@@ -174,7 +174,7 @@ public struct Tracker: Sendable {
         try store.database.write { db in try Self.insertMetrics(db, runID: runID, points) }
     }
 
-    static func insertMetrics(_ db: Database, runID: String, _ points: [MetricPoint]) throws {
+    public static func insertMetrics(_ db: Database, runID: String, _ points: [MetricPoint]) throws {
         guard !points.isEmpty else { return }
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE run_uuid = ?", arguments: [runID]) == true else {
             throw TrackingError("no run \(runID)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import MLOpsCore
+import MLOpsServer
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +55,11 @@ struct RunCommand: AsyncParsableCommand {
                                  maxParallel: maxParallel, echo: !quiet)
         let store = try await reportingErrors { try options.openStore() }
         let printer = ProgressPrinter()
-        let runner = JobRunner(workspace: options.resolved, spec: spec, store: store) { printer.print($0) }
+        // Command stages get MLflow's API on a loopback port, so a script's `mlflow.log_metric`
+        // lands in its own stage run; built-in stages need none.
+        let tracking = spec.job(named: job).map(Self.hasCommandStage) == true
+            ? try? await EmbeddedTrackingServer.start(store: store, workspace: options.resolved) : nil
+        let runner = JobRunner(workspace: options.resolved, spec: spec, store: store, trackingURI: tracking?.uri) { printer.print($0) }
 
         let stop = StopSignals()
         let task = Task { try await runner.run(request) }
@@ -69,11 +74,18 @@ struct RunCommand: AsyncParsableCommand {
             Console.shared.write("error: \(error.description)\n", to: .stderr)
             throw ExitCode(CLIError.invalidInputCode)
         }
+        await tracking?.stop()
         if let signal = stop.received { throw ExitCode(128 + signal) }
         // The run is recorded; announcing it cannot change its outcome. What is not delivered in
         // a few seconds is retried by the next mlops process.
         await Notifier(store: store, spec: spec).deliverPending(budget: .seconds(3))
         throw ExitCode(result.run.status == .finished ? 0 : CLIError.failureCode)
+    }
+}
+
+extension RunCommand {
+    static func hasCommandStage(_ job: JobSpec) -> Bool {
+        job.stages.contains { if case .command = $0.action { true } else { false } }
     }
 }
 

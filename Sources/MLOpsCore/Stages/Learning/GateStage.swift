@@ -62,8 +62,14 @@ struct GateStage: Stage {
             // The nearest upstream stage that measured a metric wins.
             var measured: [String: Double] = [:]
             var reported: [String: String] = [:]
+            // A stage's run in the store has what it reported in any way: metrics.json, `mlops log`,
+            // or `mlflow.log_metric` through the tracking API.
+            let tracker = Tracker(store: context.store)
             for input in context.inputs.reversed() {
-                if let report = try? StageReports.read(artifactsDirectory: input.artifacts) {
+                if let runID = input.runID, let metrics = try? tracker.latestMetrics(of: runID), let params = try? tracker.params(of: runID) {
+                    for point in metrics { measured[point.key] = point.value }
+                    reported.merge(params) { _, new in new }
+                } else if let report = try? StageReports.read(artifactsDirectory: input.artifacts) {
                     for point in report.metrics { measured[point.key] = point.value }
                     reported.merge(report.params) { _, new in new }
                 }

@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// MLflow's artifact proxy (`/api/2.0/mlflow-artifacts/artifacts`): a run's `artifact_uri` is
+/// `mlflow-artifacts:/EXPERIMENT/RUN/artifacts`, so the client uploads to and downloads from this
+/// server, which keeps the files under one root. A path that tries to leave the root is refused.
+struct MLflowArtifacts: Sendable {
+    let root: String
+    let fileIO = FileIO()
+
+    /// The file a request path names, inside the root, or an error saying why not.
+    func resolve(_ components: [Substring]) throws -> String {
+        var parts: [String] = []
+        for component in components {
+            guard let decoded = String(component).removingPercentEncoding else {
+                throw MLflowError(.invalidParameterValue, "Invalid path: '\(component)' is not valid percent-encoding")
+            }
+            for part in decoded.split(separator: "/", omittingEmptySubsequences: true) {
+                guard part != "..", part != ".", !part.contains("\\"), !part.contains("\0") else {
+                    throw MLflowError(.invalidParameterValue, "Invalid path: '\(components.joined(separator: "/"))' may not contain '..', '.' or backslashes")
+                }
+                parts.append(String(part))
+            }
+        }
+        let path = ([root] + parts).joined(separator: "/")
+        // A symlink inside the root must not lead out of it either.
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+        guard resolved == resolvedRoot || resolved.hasPrefix(resolvedRoot + "/") else {
+            throw MLflowError(.invalidParameterValue, "Invalid path: '\(parts.joined(separator: "/"))' leads outside the artifact root")
+        }
+        return path
+    }
+
+    static func pathComponents(_ text: String?) -> [Substring] {
+        (text ?? "").split(separator: "/", omittingEmptySubsequences: true)
+    }
+
+    func upload(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let components = context.parameters.getCatchAll()
+        guard !components.isEmpty else { throw MLflowError(.invalidParameterValue, "Upload needs a file path after /artifacts/") }
+        let path = try resolve(components)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw MLflowError(.invalidParameterValue, "Invalid path: '\(components.joined(separator: "/"))' is a directory")
+        }
+        // Written beside, then renamed: a reader never sees half a file.
+        let partial = path + ".partial-\(UUID().uuidString.prefix(8))"
+        do {
+            try await fileIO.writeFile(contents: request.body, path: partial, context: context)
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw MLflowError(.badRequest, "Could not store the artifact: \(error)")
+        }
+        return JSONResponse.ok("{}")
+    }
+
+    func download(_ context: some RequestContext) async throws -> Response {
+        let components = context.parameters.getCatchAll()
+        let path = try resolve(components)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw MLflowError(.resourceDoesNotExist, "No artifact at '\(components.joined(separator: "/"))'")
+        }
+        let body = try await fileIO.loadFile(path: path, context: context)
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)
+    }
+
+    /// The entries of one folder, by base name, as MLflow lists them.
+    func list(_ path: String?) throws -> [String: Any] {
+        let folder = try resolve(Self.pathComponents(path))
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else { return [:] }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.contains(".partial-") }.sorted()
+        let files: [[String: Any]] = names.map { name in
+            let full = folder + "/" + name
+            var dir: ObjCBool = false
+            FileManager.default.fileExists(atPath: full, isDirectory: &dir)
+            var entry: [String: Any] = ["path": name, "is_dir": dir.boolValue]
+            if !dir.boolValue, let size = (try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? NSNumber {
+                entry["file_size"] = size.int64Value
+            }
+            return entry
+        }
+        return ["files": files]
+    }
+
+    func delete(_ context: some RequestContext) throws -> Response {
+        let components = context.parameters.getCatchAll()
+        guard !components.isEmpty else { throw MLflowError(.invalidParameterValue, "Delete needs a path after /artifacts/") }
+        let path = try resolve(components)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MLflowError(.resourceDoesNotExist, "No artifact at '\(components.joined(separator: "/"))'")
+        }
+        try FileManager.default.removeItem(atPath: path)
+        return JSONResponse.ok("{}")
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import MLOpsCore
+
+/// MLflow's REST API on a router: `/api/2.0/mlflow/…` for tracking (and the registry), the
+/// artifact proxy, and `/api/3.0/mlflow/server-info`. `mlops server` serves these alone; `mlops
+/// serve` adds them beside the models.
+public struct MLflowRoutes: Sendable {
+    let service: MLflowService
+    let artifacts: MLflowArtifacts
+    let maxBodyBytes: Int
+
+    /// `artifactRoot` holds what clients upload through the proxy (`mlflow-artifacts:/…`).
+    public init(store: Store, artifactRoot: String, maxBodyBytes: Int = 32 << 20) {
+        service = MLflowService(store: store, artifactRoot: artifactRoot)
+        artifacts = MLflowArtifacts(root: artifactRoot)
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        let api = router.group("api").add(middleware: MLflowErrorMiddleware<Context>())
+        let v2 = api.group("2.0/mlflow")
+        let s = service
+        func endpoint(_ path: String, _ methods: [HTTPRequest.Method], _ body: @escaping @Sendable (MLflowFields) throws -> [String: Any]) {
+            for method in methods {
+                v2.on(RouterPath(path), method: method) { request, _ in
+                    var request = request
+                    let fields = try await MLflowFields.read(&request, limit: maxBodyBytes)
+                    return JSONResponse.ok(object: try body(fields))
+                }
+            }
+        }
+        endpoint("experiments/create", [.post], s.createExperiment)
+        endpoint("experiments/get", [.get], s.getExperiment)
+        endpoint("experiments/get-by-name", [.get], s.getExperimentByName)
+        endpoint("experiments/search", [.post, .get], s.searchExperiments)
+        endpoint("experiments/update", [.post], s.updateExperiment)
+        endpoint("experiments/delete", [.post]) { try s.setExperimentLifecycle($0, to: "deleted") }
+        endpoint("experiments/restore", [.post]) { try s.setExperimentLifecycle($0, to: "active") }
+        endpoint("experiments/set-experiment-tag", [.post], s.setExperimentTag)
+        endpoint("experiments/delete-experiment-tag", [.post], s.deleteExperimentTag)
+
+        endpoint("runs/create", [.post], s.createRun)
+        endpoint("runs/get", [.get], s.getRun)
+        endpoint("runs/update", [.post], s.updateRun)
+        endpoint("runs/delete", [.post]) { try s.setRunLifecycle($0, to: "deleted") }
+        endpoint("runs/restore", [.post]) { try s.setRunLifecycle($0, to: "active") }
+        endpoint("runs/log-metric", [.post], s.logMetric)
+        endpoint("runs/log-parameter", [.post], s.logParam)
+        endpoint("runs/log-batch", [.post], s.logBatch)
+        endpoint("runs/set-tag", [.post], s.setTag)
+        endpoint("runs/delete-tag", [.post], s.deleteTag)
+        endpoint("runs/log-inputs", [.post], s.logInputs)
+        endpoint("runs/outputs", [.post], s.logOutputs)
+        endpoint("runs/search", [.post, .get], s.searchRuns)
+        endpoint("metrics/get-history", [.get], s.metricHistory)
+        // MLflow 3's logged models are not stored yet; the client searches them while listing a
+        // run's artifacts, and there are none.
+        endpoint("logged-models/search", [.post]) { _ in ["models": [Any]()] }
+
+        let files = api.group("2.0/mlflow-artifacts/artifacts")
+        let artifacts = self.artifacts
+        files.get { request, _ in
+            JSONResponse.ok(object: try artifacts.list(request.uri.queryParameters.get("path")))
+        }
+        files.put("**") { request, context in try await artifacts.upload(request, context) }
+        files.get("**") { _, context in try await artifacts.download(context) }
+        files.delete("**") { _, context in try artifacts.delete(context) }
+
+        api.get("3.0/mlflow/server-info") { _, _ in
+            JSONResponse.ok(object: [
+                "store_type": "SqlStore", "workspaces_enabled": false, "trace_archival_enabled": false,
+                "multipart_uploads_enabled": false, "multipart_downloads_enabled": false,
+                "presigned_upload_run_id_supported": false, "presigned_upload_model_id_supported": false,
+                "features_enabled": ["gateway": false],
+            ])
+        }
+        // Anything else under /api/ is an endpoint we do not serve, said MLflow's way.
+        api.on("**", method: .get) { request, _ -> Response in throw MLflowError(.endpointNotFound, "No API endpoint GET \(request.uri.path)") }
+        api.on("**", method: .post) { request, _ -> Response in throw MLflowError(.endpointNotFound, "No API endpoint POST \(request.uri.path)") }
+    }
+}

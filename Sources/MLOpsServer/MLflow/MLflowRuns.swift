@@ -1,0 +1,329 @@
+import Foundation
+import GRDB
+import MLOpsCore
+
+/// Runs, params, metrics and tags through MLflow's API.
+extension MLflowService {
+    func runRecord(_ db: Database, _ id: String) throws -> RunRecord {
+        guard let run = try RunRecord.fetchOne(db, key: id) else { throw MLflowError(.resourceDoesNotExist, "Run with id=\(id) not found") }
+        return run
+    }
+
+    /// Writes go only to active runs, as in MLflow.
+    func activeRun(_ db: Database, _ id: String) throws -> RunRecord {
+        let run = try runRecord(db, id)
+        guard run.lifecycleStage == "active" else {
+            throw MLflowError(.invalidParameterValue, "The run \(id) must be in the 'active' state. Current state is \(run.lifecycleStage).")
+        }
+        return run
+    }
+
+    func runObject(_ db: Database, _ run: RunRecord) throws -> [String: Any] {
+        let metrics = try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? ORDER BY key", arguments: [run.id])
+            .map { MLflowEntities.metric(MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"])) }
+        let params = try Row.fetchAll(db, sql: "SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", arguments: [run.id])
+            .map { ["key": $0["key"] as String, "value": $0["value"] as String] }
+        let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", arguments: [run.id])
+            .map { ["key": $0["key"] as String, "value": ($0["value"] as String?) ?? ""] }
+        var datasets: [[String: Any]] = []
+        var models: [[String: Any]] = []
+        for row in try Row.fetchAll(db, sql: "SELECT kind, body FROM run_inputs WHERE run_uuid = ? ORDER BY rowid", arguments: [run.id]) {
+            guard let body = try? JSONSerialization.jsonObject(with: Data((row["body"] as String).utf8)) as? [String: Any] else { continue }
+            if row["kind"] as String == "dataset" { datasets.append(body) } else { models.append(body) }
+        }
+        let outputs = try Row.fetchAll(db, sql: "SELECT model_id, step FROM run_outputs WHERE run_uuid = ? ORDER BY rowid", arguments: [run.id])
+            .map { ["model_id": $0["model_id"] as String, "step": $0["step"] as Int64] as [String: Any] }
+        return [
+            "info": MLflowEntities.runInfo(run),
+            "data": ["metrics": metrics, "params": params, "tags": tags],
+            "inputs": ["dataset_inputs": datasets, "model_inputs": models],
+            "outputs": ["model_outputs": outputs],
+        ]
+    }
+
+    func createRun(_ f: MLflowFields) throws -> [String: Any] {
+        let experiment = try f.string("experiment_id") ?? "0"
+        var tags = try f.keyValues("tags")
+        for key in tags.keys { try Self.validateKey(key, "Tag") }
+        let name = try f.string("run_name").flatMap { $0.isEmpty ? nil : $0 } ?? tags["mlflow.runName"] ?? Self.generatedRunName()
+        tags["mlflow.runName"] = name
+        let start = try f.int64("start_time") ?? Store.nowMillis()
+        let user = try f.string("user_id") ?? tags["mlflow.user"]
+        return try store.database.write { db in
+            let row = try experimentRow(db, id: experiment)
+            guard row["lifecycle_stage"] as String == "active" else {
+                throw MLflowError(.invalidParameterValue, "The experiment \(experiment) must be in the 'active' state. Current state is deleted.")
+            }
+            var run = RunRecord(experimentID: row["experiment_id"], name: name, status: .running, startTime: start, kind: .run)
+            run.userID = user
+            let location = (row["artifact_location"] as String?) ?? "mlflow-artifacts:/\(experiment)"
+            run.artifactURI = "\(location.hasSuffix("/") ? String(location.dropLast()) : location)/\(run.id)/artifacts"
+            try Tracker.create(db, run, params: [:], tags: tags)
+            return ["run": try runObject(db, run)]
+        }
+    }
+
+    func getRun(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        return try store.database.read { db in ["run": try runObject(db, try runRecord(db, id))] }
+    }
+
+    func updateRun(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        let status = try f.string("status").map { text -> RunStatus in
+            guard let status = RunStatus(rawValue: text) else { throw MLflowError.invalid("status", text, "use RUNNING, SCHEDULED, FINISHED, FAILED or KILLED") }
+            return status
+        }
+        let end = try f.int64("end_time")
+        let name = try f.string("run_name")
+        return try store.database.write { db in
+            _ = try activeRun(db, id)
+            let run = try Tracker.update(db, id, action: status.map { $0.rawValue.lowercased() } ?? "update") { run in
+                if let status {
+                    run.status = status
+                    // A status set through the API has no finer outcome; the runner's own ends keep theirs.
+                    if status == .running { run.endTime = nil }
+                }
+                if let end { run.endTime = end } else if let status, status.isTerminal, run.endTime == nil { run.endTime = Store.nowMillis() }
+                if let name, !name.isEmpty { run.name = name }
+            }
+            if let name, !name.isEmpty { try Tracker.upsertTags(db, runID: id, ["mlflow.runName": name]) }
+            return ["run_info": MLflowEntities.runInfo(run)]
+        }
+    }
+
+    func setRunLifecycle(_ f: MLflowFields, to stage: String) throws -> [String: Any] {
+        let id = try f.runID()
+        try store.database.write { db in
+            _ = try runRecord(db, id)
+            try Tracker.update(db, id, action: stage == "deleted" ? "delete" : "restore") { $0.lifecycleStage = stage }
+        }
+        return [:]
+    }
+
+    func logMetric(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        let key = try f.required("key")
+        try Self.validateKey(key, "Metric")
+        guard let value = try f.double("value") else { throw MLflowError.missing("value") }
+        guard let timestamp = try f.int64("timestamp") else { throw MLflowError.missing("timestamp") }
+        let step = try f.int64("step") ?? 0
+        try store.database.write { db in
+            _ = try activeRun(db, id)
+            try Tracker.insertMetrics(db, runID: id, [MetricPoint(key: key, value: value, timestamp: timestamp, step: step)])
+        }
+        return [:]
+    }
+
+    func logParam(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        let key = try f.required("key")
+        let value = try f.string("value") ?? ""
+        try Self.validateParam(key, value)
+        try store.database.write { db in
+            _ = try activeRun(db, id)
+            try insertParams(db, id, [key: value])
+        }
+        return [:]
+    }
+
+    static func validateParam(_ key: String, _ value: String) throws {
+        try validateKey(key, "Param")
+        guard value.count <= maxParamValueLength else {
+            throw MLflowError(.invalidParameterValue, "Param value '\(value.prefix(40))…' had length \(value.count), which exceeded length limit of \(maxParamValueLength)")
+        }
+    }
+
+    /// Params are write-once; MLflow's message for a changed value, which its users know.
+    func insertParams(_ db: Database, _ runID: String, _ params: [String: String]) throws {
+        for (key, value) in params {
+            if let old = try String.fetchOne(db, sql: "SELECT value FROM params WHERE run_uuid = ? AND key = ?", arguments: [runID, key]), old != value {
+                throw MLflowError(.invalidParameterValue, """
+                    Changing param values is not allowed. Param with key='\(key)' was already logged with value='\(old)' for run ID='\(runID)'. Attempted logging new value '\(value)'.
+                    """)
+            }
+        }
+        try Tracker.insertParams(db, runID: runID, params)
+    }
+
+    func setTag(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        let key = try f.required("key")
+        let value = try f.string("value") ?? ""
+        try Self.validateTag(key, value)
+        try store.database.write { db in
+            _ = try activeRun(db, id)
+            try setTags(db, id, [key: value])
+        }
+        return [:]
+    }
+
+    static func validateTag(_ key: String, _ value: String) throws {
+        try validateKey(key, "Tag")
+        guard value.count <= maxTagValueLength else {
+            throw MLflowError(.invalidParameterValue, "Tag value '\(value.prefix(40))…' had length \(value.count), which exceeded length limit of \(maxTagValueLength)")
+        }
+    }
+
+    /// `mlflow.runName` is the run's name too.
+    func setTags(_ db: Database, _ runID: String, _ tags: [String: String]) throws {
+        try Tracker.upsertTags(db, runID: runID, tags)
+        if let name = tags["mlflow.runName"], !name.isEmpty {
+            try db.execute(sql: "UPDATE runs SET name = ? WHERE run_uuid = ?", arguments: [name, runID])
+        }
+    }
+
+    func deleteTag(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        let key = try f.required("key")
+        try store.database.write { db in
+            _ = try activeRun(db, id)
+            try db.execute(sql: "DELETE FROM tags WHERE run_uuid = ? AND key = ?", arguments: [id, key])
+            guard db.changesCount > 0 else { throw MLflowError(.resourceDoesNotExist, "No tag with name: \(key) in run with id \(id)") }
+        }
+        return [:]
+    }
+
+    /// One transaction: all of the batch is recorded, or none of it.
+    func logBatch(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        let metricItems = try f.objects("metrics"), paramItems = try f.objects("params"), tagItems = try f.objects("tags")
+        guard metricItems.count <= 1000 else {
+            throw MLflowError(.invalidParameterValue, "A batch logging request can contain at most 1000 metrics. Got \(metricItems.count) metrics. Please split up metrics across multiple requests and try again.")
+        }
+        guard paramItems.count <= 100 else {
+            throw MLflowError(.invalidParameterValue, "A batch logging request can contain at most 100 params. Got \(paramItems.count) params. Please split up params across multiple requests and try again.")
+        }
+        guard tagItems.count <= 100 else {
+            throw MLflowError(.invalidParameterValue, "A batch logging request can contain at most 100 tags. Got \(tagItems.count) tags. Please split up tags across multiple requests and try again.")
+        }
+        let total = metricItems.count + paramItems.count + tagItems.count
+        guard total <= 1000 else {
+            throw MLflowError(.invalidParameterValue, "The total number of metrics, params, and tags in a batch logging request is at most 1000. Got \(total).")
+        }
+        var points: [MetricPoint] = []
+        points.reserveCapacity(metricItems.count)
+        var checked: Set<String> = []
+        for (i, item) in metricItems.enumerated() {
+            let key = try item.string("key") ?? ""
+            if checked.insert(key).inserted { try Self.validateKey(key, "Metric") }
+            guard let value = try item.double("value") else { throw MLflowError.missing("metrics[\(i)].value") }
+            guard let timestamp = try item.int64("timestamp") else { throw MLflowError.missing("metrics[\(i)].timestamp") }
+            points.append(MetricPoint(key: key, value: value, timestamp: timestamp, step: try item.int64("step") ?? 0))
+        }
+        var params: [String: String] = [:]
+        for item in paramItems {
+            let key = try item.string("key") ?? "", value = try item.string("value") ?? ""
+            try Self.validateParam(key, value)
+            if let earlier = params[key], earlier != value {
+                throw MLflowError(.invalidParameterValue, "Duplicate parameter keys have been submitted: '\(key)' with values '\(earlier)' and '\(value)'.")
+            }
+            params[key] = value
+        }
+        var tags: [String: String] = [:]
+        for item in tagItems {
+            let key = try item.string("key") ?? "", value = try item.string("value") ?? ""
+            try Self.validateTag(key, value)
+            tags[key] = value
+        }
+        try store.database.write { db in
+            _ = try activeRun(db, id)
+            try insertParams(db, id, params)
+            try setTags(db, id, tags)
+            try Tracker.insertMetrics(db, runID: id, points)
+        }
+        return [:]
+    }
+
+    func logInputs(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        let datasets = try f.objects("datasets"), models = try f.objects("models")
+        try store.database.write { db in
+            _ = try activeRun(db, id)
+            let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO run_inputs (run_uuid, kind, name, digest, body) VALUES (?, ?, ?, ?, ?)")
+            for (i, input) in datasets.enumerated() {
+                guard let dataset = input.nested("dataset") else { throw MLflowError.missing("datasets[\(i)].dataset") }
+                let name = try dataset.required("name"), digest = try dataset.required("digest")
+                let body = try JSONSerialization.data(withJSONObject: input.object, options: [.sortedKeys])
+                try insert.execute(arguments: [id, "dataset", name, digest, String(decoding: body, as: UTF8.self)])
+            }
+            for (i, model) in models.enumerated() {
+                let modelID = try model.string("model_id") ?? ""
+                guard !modelID.isEmpty else { throw MLflowError.missing("models[\(i)].model_id") }
+                let body = try JSONSerialization.data(withJSONObject: model.object, options: [.sortedKeys])
+                try insert.execute(arguments: [id, "model", modelID, "", String(decoding: body, as: UTF8.self)])
+            }
+        }
+        return [:]
+    }
+
+    func logOutputs(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        let models = try f.objects("models")
+        try store.database.write { db in
+            _ = try activeRun(db, id)
+            for (i, model) in models.enumerated() {
+                let modelID = try model.string("model_id") ?? ""
+                guard !modelID.isEmpty else { throw MLflowError.missing("models[\(i)].model_id") }
+                try db.execute(sql: "INSERT OR IGNORE INTO run_outputs (run_uuid, model_id, step) VALUES (?, ?, ?)",
+                               arguments: [id, modelID, try model.int64("step") ?? 0])
+            }
+        }
+        return [:]
+    }
+
+    func searchRuns(_ f: MLflowFields) throws -> [String: Any] {
+        let maxResults = Int(try f.int64("max_results") ?? 1000)
+        guard (1...50_000).contains(maxResults) else { throw MLflowError.invalid("max_results", maxResults, "it must be at most 50000") }
+        var search = RunSearch(kind: nil, limit: maxResults + 1)
+        search.offset = try MLflowEntities.offset(fromPageToken: try f.string("page_token"))
+        search.lifecycleStages = try Self.lifecycleStages(f.string("run_view_type"))
+        let experiments = try f.strings("experiment_ids")
+        search.experimentIDs = try experiments.map { text in
+            guard let id = Int64(text) else { throw MLflowError.invalid("experiment_ids", text, "experiment ids are whole numbers") }
+            return id
+        }
+        if let text = try f.string("filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            do { search.filter = try RunFilter(parsing: text) } catch {
+                throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': \(error.description)")
+            }
+        }
+        for term in try f.strings("order_by") {
+            do { search.orderBy += try RunSearch.OrderTerm.parseList(term) } catch {
+                throw MLflowError(.invalidParameterValue, "Invalid order_by clause '\(term)': \(error.description)")
+            }
+        }
+        return try store.database.read { db in
+            let (sql, arguments) = search.compile()
+            let runs = try RunRecord.fetchAll(db, sql: sql, arguments: arguments)
+            var result: [String: Any] = ["runs": try runs.prefix(maxResults).map { try runObject(db, $0) }]
+            if runs.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: search.offset + maxResults) }
+            return result
+        }
+    }
+
+    func metricHistory(_ f: MLflowFields) throws -> [String: Any] {
+        let id = try f.runID()
+        let key = try f.required("metric_key")
+        let maxResults = try f.int64("max_results").map(Int.init)
+        let offset = try MLflowEntities.offset(fromPageToken: try f.string("page_token"))
+        return try store.database.read { db in
+            _ = try runRecord(db, id)
+            let limit = maxResults.map { $0 + 1 } ?? -1
+            let points = try Row.fetchAll(db, sql: """
+                SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp LIMIT ? OFFSET ?
+                """, arguments: [id, key, limit, offset])
+                .map { MLflowEntities.metric(MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"])) }
+            var result: [String: Any] = ["metrics": maxResults.map { Array(points.prefix($0)) } ?? points]
+            if let maxResults, points.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: offset + maxResults) }
+            return result
+        }
+    }
+
+    /// MLflow names unnamed runs like `bold-wolf-42`.
+    static func generatedRunName() -> String {
+        let adjectives = ["able", "bold", "calm", "brave", "bright", "clever", "eager", "gentle", "keen", "lucky", "merry", "quiet", "swift", "wise"]
+        let nouns = ["otter", "wolf", "hawk", "lynx", "owl", "fox", "heron", "bear", "seal", "crane", "finch", "hare", "mole", "wren"]
+        return "\(adjectives.randomElement()!)-\(nouns.randomElement()!)-\(Int.random(in: 1...999))"
+    }
+}

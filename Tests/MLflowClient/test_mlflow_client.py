@@ -1,0 +1,246 @@
+"""The real `mlflow` client against a live `mlops server` (and `mlops run`), in a temporary workspace.
+
+Run by scripts/test when MLFLOW_PYTHON names a Python with mlflow installed (.ci/run makes one):
+    MLOPS_BIN=.build/debug/mlops python -m unittest Tests/MLflowClient/test_mlflow_client.py
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException, RestException
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MLOPS = os.environ.get("MLOPS_BIN") or os.path.join(HERE, "..", "..", ".build", "debug", "mlops")
+
+
+class MLflowClientTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workspace = tempfile.mkdtemp(prefix="mlops-mlflow-")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_") and not k.startswith("MLFLOW_")}
+        cls.server = subprocess.Popen([MLOPS, "server", "--port", "0", "-C", cls.workspace],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        line = cls.server.stdout.readline()
+        if "http://" not in line:
+            raise RuntimeError("mlops server did not start: " + line + cls.server.stderr.read())
+        cls.uri = line.strip().split(" ")[-1]
+        mlflow.set_tracking_uri(cls.uri)
+        cls.client = MlflowClient(cls.uri)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.terminate()
+        cls.server.wait(timeout=10)
+        shutil.rmtree(cls.workspace, ignore_errors=True)
+
+    def mlops(self, *args):
+        out = subprocess.run([MLOPS, *args, "-C", self.workspace], capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout
+
+    # Experiments
+
+    def test_experiments_create_get_rename_delete_restore_tags(self):
+        eid = self.client.create_experiment("exp-life", tags={"team": "growth"})
+        self.assertIsInstance(eid, str)
+        exp = self.client.get_experiment_by_name("exp-life")
+        self.assertEqual((exp.experiment_id, exp.tags["team"], exp.lifecycle_stage), (eid, "growth", "active"))
+        self.client.rename_experiment(eid, "exp-life-2")
+        self.assertEqual(self.client.get_experiment(eid).name, "exp-life-2")
+        self.client.set_experiment_tag(eid, "stage", "dev")
+        self.assertEqual(self.client.get_experiment(eid).tags["stage"], "dev")
+        self.client.delete_experiment(eid)
+        self.assertEqual(self.client.get_experiment(eid).lifecycle_stage, "deleted")
+        names = [e.name for e in self.client.search_experiments()]
+        self.assertNotIn("exp-life-2", names)
+        self.client.restore_experiment(eid)
+        found = self.client.search_experiments(filter_string="name = 'exp-life-2'")
+        self.assertEqual([e.experiment_id for e in found], [eid])
+        self.assertIsNone(self.client.get_experiment_by_name("no-such-experiment"))
+
+    def test_duplicate_experiment_is_refused(self):
+        self.client.create_experiment("dup")
+        with self.assertRaises(RestException) as caught:
+            self.client.create_experiment("dup")
+        self.assertEqual(caught.exception.error_code, "RESOURCE_ALREADY_EXISTS")
+
+    # Runs
+
+    def test_params_metrics_over_steps_tags_and_history(self):
+        mlflow.set_experiment("runs")
+        with mlflow.start_run(run_name="steps") as run:
+            mlflow.log_params({"lr": 0.1, "depth": 4})
+            for step in range(5):
+                mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+            mlflow.set_tag("team", "propensity")
+        got = self.client.get_run(run.info.run_id)
+        self.assertEqual(len(run.info.run_id), 32)
+        self.assertEqual(got.info.status, "FINISHED")
+        self.assertEqual(got.info.run_name, "steps")
+        self.assertEqual(got.data.params, {"lr": "0.1", "depth": "4"})
+        self.assertAlmostEqual(got.data.metrics["loss"], 0.2)
+        self.assertEqual(got.data.tags["team"], "propensity")
+        history = self.client.get_metric_history(run.info.run_id, "loss")
+        self.assertEqual([m.step for m in history], [0, 1, 2, 3, 4])
+        self.assertAlmostEqual(history[1].value, 0.5)
+        self.client.delete_tag(run.info.run_id, "team")
+        self.assertNotIn("team", self.client.get_run(run.info.run_id).data.tags)
+
+    def test_log_batch_is_recorded_whole(self):
+        exp = self.client.create_experiment("batch")
+        run = self.client.create_run(exp)
+        from mlflow.entities import Metric, Param, RunTag
+        now = int(time.time() * 1000)
+        metrics = [Metric("m", float(i), now, i) for i in range(1000)]
+        self.client.log_batch(run.info.run_id, metrics=metrics, params=[Param("p", "1")], tags=[RunTag("t", "x")])
+        self.assertEqual(len(self.client.get_metric_history(run.info.run_id, "m")), 1000)
+        self.assertEqual(self.client.get_run(run.info.run_id).data.metrics["m"], 999.0)
+        # The client splits long batches itself; the server's limit shows on the wire.
+        import requests
+        body = {"run_id": run.info.run_id, "metrics": [{"key": "x", "value": 1, "timestamp": now, "step": i} for i in range(1001)]}
+        response = requests.post(self.uri + "/api/2.0/mlflow/runs/log-batch", json=body)
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.json()["error_code"], "INVALID_PARAMETER_VALUE")
+        self.assertEqual(self.client.get_metric_history(run.info.run_id, "x"), [])  # nothing half-recorded
+
+    def test_changed_param_and_missing_run_are_errors(self):
+        exp = self.client.create_experiment("errors")
+        run = self.client.create_run(exp)
+        self.client.log_param(run.info.run_id, "k", "a")
+        self.client.log_param(run.info.run_id, "k", "a")  # the same value again is fine
+        with self.assertRaises(MlflowException) as caught:
+            self.client.log_param(run.info.run_id, "k", "b")
+        self.assertEqual(caught.exception.error_code, "INVALID_PARAMETER_VALUE")
+        self.assertIn("Changing param values is not allowed", str(caught.exception))
+        with self.assertRaises(MlflowException) as missing:
+            self.client.get_run("0" * 32)
+        self.assertEqual(missing.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
+
+    def test_deleted_run_is_hidden_then_restored(self):
+        exp = self.client.create_experiment("lifecycle")
+        run = self.client.create_run(exp)
+        self.client.delete_run(run.info.run_id)
+        self.assertEqual(self.client.search_runs([exp]), [])
+        self.assertEqual(len(self.client.search_runs([exp], run_view_type=3)), 1)
+        self.client.restore_run(run.info.run_id)
+        self.assertEqual(len(self.client.search_runs([exp])), 1)
+
+    def test_search_filters_orders_and_pages(self):
+        exp = self.client.create_experiment("search")
+        for i in range(25):
+            run = self.client.create_run(exp, tags={"group": "even" if i % 2 == 0 else "odd"})
+            self.client.log_metric(run.info.run_id, "auc", i / 100)
+            self.client.log_param(run.info.run_id, "l2", str(i))
+            self.client.set_terminated(run.info.run_id)
+        runs = self.client.search_runs([exp], filter_string="metrics.auc >= 0.1 and tags.`group` = 'even'",
+                                       order_by=["metrics.auc DESC"])
+        self.assertEqual([r.data.metrics["auc"] for r in runs], [0.24, 0.22, 0.2, 0.18, 0.16, 0.14, 0.12, 0.1])
+        first = self.client.search_runs([exp], order_by=["metrics.auc ASC"], max_results=10)
+        self.assertEqual(len(first), 10)
+        self.assertIsNotNone(first.token)
+        second = self.client.search_runs([exp], order_by=["metrics.auc ASC"], max_results=10, page_token=first.token)
+        third = self.client.search_runs([exp], order_by=["metrics.auc ASC"], max_results=10, page_token=second.token)
+        seen = [r.data.metrics["auc"] for r in list(first) + list(second) + list(third)]
+        self.assertEqual(seen, [i / 100 for i in range(25)])
+        self.assertIsNone(third.token)
+        found = mlflow.search_runs(experiment_ids=[exp], filter_string="params.l2 = '7'", output_format="list")
+        self.assertEqual(len(found), 1)
+
+    def test_bad_filter_is_an_invalid_parameter(self):
+        exp = self.client.create_experiment("bad-filter")
+        with self.assertRaises(MlflowException) as caught:
+            self.client.search_runs([exp], filter_string="metrics.auc >>> 1")
+        self.assertEqual(caught.exception.error_code, "INVALID_PARAMETER_VALUE")
+
+    # Artifacts
+
+    def test_artifacts_up_list_and_down(self):
+        mlflow.set_experiment("artifacts")
+        folder = tempfile.mkdtemp()
+        with open(os.path.join(folder, "model.txt"), "w") as f:
+            f.write("weights")
+        os.makedirs(os.path.join(folder, "plots"))
+        with open(os.path.join(folder, "plots", "roc.csv"), "w") as f:
+            f.write("fpr,tpr\n0,0\n1,1\n")
+        with mlflow.start_run() as run:
+            mlflow.log_artifacts(folder)
+            mlflow.log_text("hello", "notes/hello.txt")
+        self.assertTrue(run.info.artifact_uri.startswith("mlflow-artifacts:/"))
+        names = sorted(a.path for a in self.client.list_artifacts(run.info.run_id))
+        self.assertEqual(names, ["model.txt", "notes", "plots"])
+        self.assertEqual([a.path for a in self.client.list_artifacts(run.info.run_id, "plots")], ["plots/roc.csv"])
+        out = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="plots/roc.csv", dst_path=tempfile.mkdtemp())
+        with open(out) as f:
+            self.assertEqual(f.read(), "fpr,tpr\n0,0\n1,1\n")
+        self.assertEqual(mlflow.artifacts.load_text(run.info.artifact_uri + "/notes/hello.txt"), "hello")
+
+    def test_artifact_paths_cannot_leave_the_root(self):
+        import requests
+        for path in ["../../etc/passwd", "..%2F..%2Fjobs.yaml", "a/../../b"]:
+            response = requests.get(self.uri + "/api/2.0/mlflow-artifacts/artifacts/" + path)
+            self.assertIn(response.status_code, (400, 404), path)
+            self.assertNotIn("root:", response.text)
+        response = requests.put(self.uri + "/api/2.0/mlflow-artifacts/artifacts/0/..%2F..%2F..%2Fescape.txt", data=b"x")
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(os.path.exists(os.path.join(self.workspace, "escape.txt")))
+
+    def test_unknown_endpoint_answers_as_mlflow_does(self):
+        import requests
+        response = requests.get(self.uri + "/api/2.0/mlflow/no-such/thing")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response.json()["error_code"], "ENDPOINT_NOT_FOUND")
+        info = requests.get(self.uri + "/api/3.0/mlflow/server-info").json()
+        self.assertEqual(info["store_type"], "SqlStore")
+
+    # One history: what the client writes, mlops shows, and the reverse
+
+    def test_client_runs_show_in_mlops_runs(self):
+        mlflow.set_experiment("shared")
+        with mlflow.start_run(run_name="from-client") as run:
+            mlflow.log_metric("auc", 0.77)
+        listed = json.loads(self.mlops("runs", "--kind", "run", "--json", "--limit", "100"))
+        mine = [r for r in listed if r["run_id"] == run.info.run_id]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(mine[0]["status"], "FINISHED")
+        shown = json.loads(self.mlops("runs", "show", run.info.run_id, "--json"))
+        self.assertAlmostEqual(shown["metrics"]["auc"], 0.77)
+
+    def test_a_stage_script_continues_its_stage_run_and_the_client_sees_the_job(self):
+        script = os.path.join(self.workspace, "train.py")
+        with open(script, "w") as f:
+            f.write("import mlflow\n"
+                    "with mlflow.start_run() as run:\n"
+                    "    mlflow.log_param('alpha', 0.5)\n"
+                    "    mlflow.log_metric('rmse', 0.25)\n"
+                    "    mlflow.log_metric('r2', 0.9)\n"
+                    "    print('RUN', run.info.run_id)\n")
+        import sys
+        with open(os.path.join(self.workspace, "jobs.yaml"), "w") as f:
+            f.write("version: 1\njobs:\n  train:\n    stages:\n"
+                    f"      fit: {{ run: '{sys.executable} train.py' }}\n"
+                    "      gate: { needs: [fit], uses: gate, with: { rules: [ { metric: r2, min: 0.8 } ] } }\n")
+        self.mlops("run", "train", "-q")
+        job = json.loads(self.mlops("runs", "--json"))[0]
+        shown = json.loads(self.mlops("runs", "show", job["run_id"], "--json"))
+        stage = next(s for s in shown["stages"] if s["stage"] == "fit")
+        self.assertEqual(stage["status"], "FINISHED")
+        # The gate judged what the script logged through the API.
+        gate = next(s for s in shown["stages"] if s["stage"] == "gate")
+        self.assertEqual(gate["metrics"]["gate_passed"], 1)
+        self.assertEqual(stage["params"].get("alpha"), "0.5")
+        self.assertAlmostEqual(stage["metrics"]["rmse"], 0.25)
+        # And the client reads what mlops recorded: the job run with its rolled-up metric.
+        got = self.client.get_run(job["run_id"])
+        self.assertEqual(got.info.status, "FINISHED")
+        found = self.client.search_runs([got.info.experiment_id], filter_string="metrics.rmse < 0.3")
+        self.assertIn(stage["run_id"], [r.info.run_id for r in found])
+
+
+if __name__ == "__main__":
+    unittest.main()
