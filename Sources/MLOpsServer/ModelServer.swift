@@ -41,7 +41,7 @@ public struct ModelServer: Sendable {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         handlers.register(on: router)
-        MLflowRoutes(store: store, artifactRoot: TrackingServer.artifactRoot(workspace)).register(on: router)
+        MLflowRoutes(store: store, artifactRoot: TrackingServer.artifactRoot(workspace), registryDirectory: workspace.registryDirectory).register(on: router)
         let refresher = CatalogRefresher(catalog: catalog, controller: RolloutController(store: store),
                                          interval: configuration.refreshInterval, advanceEvery: configuration.advanceEvery)
         let app = Application(

@@ -24,7 +24,7 @@ public struct TrackingServer: Sendable {
     static func application(store: Store, workspace: Workspace, host: String, port: Int, logger: Logger,
                             onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
-        MLflowRoutes(store: store, artifactRoot: artifactRoot(workspace)).register(on: router)
+        MLflowRoutes(store: store, artifactRoot: artifactRoot(workspace), registryDirectory: workspace.registryDirectory).register(on: router)
         router.get("/health") { _, _ in "OK" }
         return Application(
             router: router,

@@ -198,6 +198,50 @@ class MLflowClientTests(unittest.TestCase):
         info = requests.get(self.uri + "/api/3.0/mlflow/server-info").json()
         self.assertEqual(info["store_type"], "SqlStore")
 
+    # The registry
+
+    def test_register_alias_and_download_by_alias(self):
+        mlflow.set_experiment("registry")
+        folder = tempfile.mkdtemp()
+        with open(os.path.join(folder, "MLmodel"), "w") as f:
+            f.write("flavors: {}\n")
+        with open(os.path.join(folder, "weights.bin"), "wb") as f:
+            f.write(b"\x00\x01weights")
+        with mlflow.start_run() as run:
+            mlflow.log_artifacts(folder, "model")
+        version = mlflow.register_model(f"runs:/{run.info.run_id}/model", "churn")
+        self.assertEqual((version.name, version.version, version.status), ("churn", "1", "READY"))
+        self.assertEqual(version.run_id, run.info.run_id)
+        self.client.set_registered_model_alias("churn", "staging", "1")
+        self.client.set_registered_model_tag("churn", "owner", "growth")
+        by_alias = self.client.get_model_version_by_alias("churn", "staging")
+        self.assertEqual(by_alias.version, "1")
+        self.assertEqual(by_alias.aliases, ["staging"])
+        out = mlflow.artifacts.download_artifacts("models:/churn@staging", dst_path=tempfile.mkdtemp())
+        with open(os.path.join(out, "weights.bin"), "rb") as f:
+            self.assertEqual(f.read(), b"\x00\x01weights")
+        model = self.client.get_registered_model("churn")
+        self.assertEqual(model.tags, {"owner": "growth"})
+        self.assertEqual(model.aliases, {"staging": "1"})
+        found = self.client.search_model_versions("name = 'churn'")
+        self.assertEqual([v.version for v in found], ["1"])
+        self.assertEqual([m.name for m in self.client.search_registered_models(filter_string="name LIKE 'chu%'")], ["churn"])
+        # The same registry as mlops models, with its checksums.
+        models = json.loads(self.mlops("models", "--json"))
+        listed = models if isinstance(models, list) else models.get("models", [])
+        self.assertIn("churn", json.dumps(listed))
+        with self.assertRaises(MlflowException) as caught:
+            self.client.get_model_version("churn", "9")
+        self.assertEqual(caught.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
+        self.client.delete_registered_model_alias("churn", "staging")
+        self.assertEqual(self.client.get_registered_model("churn").aliases, {})
+
+    def test_duplicate_registered_model_is_refused(self):
+        self.client.create_registered_model("dup-model")
+        with self.assertRaises(MlflowException) as caught:
+            self.client.create_registered_model("dup-model")
+        self.assertEqual(caught.exception.error_code, "RESOURCE_ALREADY_EXISTS")
+
     # One history: what the client writes, mlops shows, and the reverse
 
     def test_client_runs_show_in_mlops_runs(self):

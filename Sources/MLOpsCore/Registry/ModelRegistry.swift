@@ -221,7 +221,7 @@ public struct ModelRegistry: Sendable {
     }
 
     /// Removes an alias inside the caller's transaction, with its audit row; nothing if it is not set.
-    static func removeAlias(_ db: Database, _ name: String, _ alias: String, reason: String) throws {
+    public static func removeAlias(_ db: Database, _ name: String, _ alias: String, reason: String) throws {
         guard let previous = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias]) else { return }
         try db.execute(sql: "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias])
         try AuditLog.record(db, entityType: "alias", entityID: "\(name)@\(alias)", action: "remove", from: String(previous), detail: reason)

@@ -342,6 +342,20 @@ extension Store {
                 );
                 """, arguments: [now, now])
         }
+        migrator.registerMigration("v9: MLflow registry fields") { db in
+            try db.execute(sql: """
+                CREATE TABLE registered_model_tags (
+                    name TEXT NOT NULL REFERENCES registered_models(name) ON UPDATE CASCADE ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value TEXT,
+                    PRIMARY KEY (name, key)
+                );
+                -- MLflow's deprecated stages (None, Staging, Production, Archived), kept for its
+                -- clients; mlops itself routes by aliases.
+                ALTER TABLE model_versions ADD COLUMN current_stage TEXT NOT NULL DEFAULT 'None';
+                ALTER TABLE model_versions ADD COLUMN run_link TEXT;
+                """)
+        }
         return migrator
     }
 }

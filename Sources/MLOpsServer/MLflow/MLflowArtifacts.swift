@@ -7,10 +7,20 @@ import NIOCore
 /// server, which keeps the files under one root. A path that tries to leave the root is refused.
 struct MLflowArtifacts: Sendable {
     let root: String
+    /// Registered versions' files, readable (not writable) under `_registry/NAME/VERSION`.
+    let registryRoot: String
     let fileIO = FileIO()
+    static let registryPrefix = "_registry"
 
     /// The file a request path names, inside the root, or an error saying why not.
-    func resolve(_ components: [Substring]) throws -> String {
+    func resolve(_ components: [Substring], writing: Bool = false) throws -> String {
+        var components = components
+        var root = self.root
+        if components.first == Substring(Self.registryPrefix) {
+            guard !writing else { throw MLflowError(.invalidParameterValue, "Registered versions are read-only; register a new version instead") }
+            components.removeFirst()
+            root = registryRoot
+        }
         var parts: [String] = []
         for component in components {
             guard let decoded = String(component).removingPercentEncoding else {
@@ -40,7 +50,7 @@ struct MLflowArtifacts: Sendable {
     func upload(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let components = context.parameters.getCatchAll()
         guard !components.isEmpty else { throw MLflowError(.invalidParameterValue, "Upload needs a file path after /artifacts/") }
-        let path = try resolve(components)
+        let path = try resolve(components, writing: true)
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -92,7 +102,7 @@ struct MLflowArtifacts: Sendable {
     func delete(_ context: some RequestContext) throws -> Response {
         let components = context.parameters.getCatchAll()
         guard !components.isEmpty else { throw MLflowError(.invalidParameterValue, "Delete needs a path after /artifacts/") }
-        let path = try resolve(components)
+        let path = try resolve(components, writing: true)
         guard FileManager.default.fileExists(atPath: path) else {
             throw MLflowError(.resourceDoesNotExist, "No artifact at '\(components.joined(separator: "/"))'")
         }

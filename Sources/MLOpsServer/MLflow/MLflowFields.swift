@@ -11,8 +11,14 @@ struct MLflowFields {
 
     static func read(_ request: inout Request, limit: Int) async throws -> MLflowFields {
         var object: [String: Any] = [:]
-        for (key, value) in request.uri.queryParameters {
-            let key = String(key), value = String(value)
+        // Form encoding, as the client's `requests` writes it: '+' is a space, then percent-decoding.
+        for pair in (request.uri.query ?? "").split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let key = decode(parts[0]), value = parts.count > 1 ? decode(parts[1]) : ""
             if let existing = object[key] {
                 object[key] = ((existing as? [Any]) ?? [existing]) + [value]
             } else {

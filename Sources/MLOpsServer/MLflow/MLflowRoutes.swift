@@ -7,13 +7,15 @@ import MLOpsCore
 /// serve` adds them beside the models.
 public struct MLflowRoutes: Sendable {
     let service: MLflowService
+    let registry: MLflowRegistry
     let artifacts: MLflowArtifacts
     let maxBodyBytes: Int
 
     /// `artifactRoot` holds what clients upload through the proxy (`mlflow-artifacts:/…`).
-    public init(store: Store, artifactRoot: String, maxBodyBytes: Int = 32 << 20) {
+    public init(store: Store, artifactRoot: String, registryDirectory: String, maxBodyBytes: Int = 32 << 20) {
         service = MLflowService(store: store, artifactRoot: artifactRoot)
-        artifacts = MLflowArtifacts(root: artifactRoot)
+        registry = MLflowRegistry(service: service, registry: ModelRegistry(store: store, directory: registryDirectory))
+        artifacts = MLflowArtifacts(root: artifactRoot, registryRoot: registryDirectory)
         self.maxBodyBytes = maxBodyBytes
     }
 
@@ -54,6 +56,28 @@ public struct MLflowRoutes: Sendable {
         endpoint("runs/outputs", [.post], s.logOutputs)
         endpoint("runs/search", [.post, .get], s.searchRuns)
         endpoint("metrics/get-history", [.get], s.metricHistory)
+        let r = registry
+        endpoint("registered-models/create", [.post], r.createModel)
+        endpoint("registered-models/get", [.get], r.getModel)
+        endpoint("registered-models/update", [.patch], r.updateModel)
+        endpoint("registered-models/rename", [.post], r.renameModel)
+        endpoint("registered-models/delete", [.delete], r.deleteModel)
+        endpoint("registered-models/search", [.get], r.searchModels)
+        endpoint("registered-models/get-latest-versions", [.post, .get], r.latestVersions)
+        endpoint("registered-models/set-tag", [.post], r.setModelTag)
+        endpoint("registered-models/delete-tag", [.delete], r.deleteModelTag)
+        endpoint("registered-models/alias", [.post], r.setAlias)
+        endpoint("registered-models/alias", [.delete], r.deleteAlias)
+        endpoint("registered-models/alias", [.get], r.versionByAlias)
+        endpoint("model-versions/create", [.post], r.createVersion)
+        endpoint("model-versions/get", [.get], r.getVersion)
+        endpoint("model-versions/update", [.patch], r.updateVersion)
+        endpoint("model-versions/delete", [.delete], r.deleteVersion)
+        endpoint("model-versions/search", [.get], r.searchVersions)
+        endpoint("model-versions/set-tag", [.post], r.setVersionTag)
+        endpoint("model-versions/delete-tag", [.delete], r.deleteVersionTag)
+        endpoint("model-versions/transition-stage", [.post], r.transitionStage)
+        endpoint("model-versions/get-download-uri", [.get], r.downloadURI)
         // MLflow 3's logged models are not stored yet; the client searches them while listing a
         // run's artifacts, and there are none.
         endpoint("logged-models/search", [.post]) { _ in ["models": [Any]()] }
@@ -77,6 +101,8 @@ public struct MLflowRoutes: Sendable {
         }
         // Anything else under /api/ is an endpoint we do not serve, said MLflow's way.
         api.on("**", method: .get) { request, _ -> Response in throw MLflowError(.endpointNotFound, "No API endpoint GET \(request.uri.path)") }
-        api.on("**", method: .post) { request, _ -> Response in throw MLflowError(.endpointNotFound, "No API endpoint POST \(request.uri.path)") }
+        for method in [HTTPRequest.Method.post, .patch, .delete] {
+            api.on("**", method: method) { request, _ -> Response in throw MLflowError(.endpointNotFound, "No API endpoint \(method) \(request.uri.path)") }
+        }
     }
 }

@@ -1,0 +1,199 @@
+import Foundation
+import GRDB
+import MLOpsCore
+
+/// Model versions through MLflow's API, and the search and paging the registry endpoints share.
+extension MLflowRegistry {
+    func createVersion(_ f: MLflowFields) throws -> [String: Any] {
+        let name = try f.required("name"), source = try f.required("source")
+        let runID = try f.string("run_id").flatMap { $0.isEmpty ? nil : $0 }
+        let tags = try f.keyValues("tags")
+        try store.database.read { db in _ = try modelRow(db, name) }
+        let folder = try localFolder(source, runID: runID)
+        let created = try registry.register(name: name, from: folder, runID: runID, tags: tags)
+        return try store.database.write { db in
+            try db.execute(sql: "UPDATE model_versions SET source = ?, run_link = ?, description = ? WHERE name = ? AND version = ?",
+                           arguments: [source, try f.string("run_link"), try f.string("description"), name, created.version])
+            return ["model_version": try versionObject(db, try versionRow(db, name, created.version))]
+        }
+    }
+
+    /// The folder on this machine that a source URI names: `runs:/RUN/PATH`, `mlflow-artifacts:/…`,
+    /// `file://…` or a path. Its files are copied into the registry with their checksums.
+    func localFolder(_ source: String, runID: String?) throws -> String {
+        var uri = source
+        if uri.hasPrefix("runs:/") {
+            let rest = uri.dropFirst("runs:/".count).split(separator: "/", maxSplits: 1)
+            guard let run = rest.first else { throw MLflowError.invalid("source", source, "runs:/ needs a run id") }
+            let artifactURI = try store.database.read { db in try service.runRecord(db, String(run)).artifactURI } ?? ""
+            uri = artifactURI + (rest.count > 1 ? "/" + rest[1] : "")
+        }
+        if uri.hasPrefix("mlflow-artifacts:") {
+            let path = uri.dropFirst("mlflow-artifacts:".count).drop { $0 == "/" }
+            return try MLflowArtifacts(root: service.artifactRoot, registryRoot: registry.directory).resolve(MLflowArtifacts.pathComponents(String(path)))
+        }
+        if uri.hasPrefix("file://") { uri = String(uri.dropFirst("file://".count)) }
+        guard uri.hasPrefix("/") else {
+            throw MLflowError(.invalidParameterValue, "Cannot register '\(source)': mlops keeps a checksummed copy of a version's files and reads runs:/, mlflow-artifacts:/ and local paths (MLflow 3's models:/ logged models are not stored yet)")
+        }
+        return uri
+    }
+
+    func getVersion(_ f: MLflowFields) throws -> [String: Any] {
+        let name = try f.required("name"), version = try versionNumber(f)
+        return try store.database.read { db in ["model_version": try versionObject(db, try versionRow(db, name, version))] }
+    }
+
+    func updateVersion(_ f: MLflowFields) throws -> [String: Any] {
+        let name = try f.required("name"), version = try versionNumber(f)
+        let description = try f.string("description")
+        return try store.database.write { db in
+            _ = try versionRow(db, name, version)
+            try db.execute(sql: "UPDATE model_versions SET description = ?, last_updated_time = ? WHERE name = ? AND version = ?",
+                           arguments: [description, Store.nowMillis(), name, version])
+            return ["model_version": try versionObject(db, try versionRow(db, name, version))]
+        }
+    }
+
+    func deleteVersion(_ f: MLflowFields) throws -> [String: Any] {
+        let name = try f.required("name"), version = try versionNumber(f)
+        try store.database.write { db in
+            _ = try versionRow(db, name, version)
+            if let alias = try String.fetchOne(db, sql: "SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? AND alias IN ('champion', 'candidate')",
+                                               arguments: [name, version]) {
+                throw MLflowError(.invalidParameterValue, "Cannot delete \(name) version \(version): it is the \(alias) and is served; roll it back or move the alias first")
+            }
+            try db.execute(sql: "DELETE FROM registered_model_aliases WHERE name = ? AND version = ?", arguments: [name, version])
+            try db.execute(sql: "DELETE FROM model_version_tags WHERE name = ? AND version = ?", arguments: [name, version])
+            try db.execute(sql: "DELETE FROM model_versions WHERE name = ? AND version = ?", arguments: [name, version])
+            try AuditLog.record(db, entityType: "model_version", entityID: "\(name)/\(version)", action: "delete")
+        }
+        try? FileManager.default.removeItem(atPath: "\(registry.directory)/\(name)/\(version)")
+        return [:]
+    }
+
+    func setVersionTag(_ f: MLflowFields) throws -> [String: Any] {
+        let name = try f.required("name"), version = try versionNumber(f), key = try f.required("key"), value = try f.string("value") ?? ""
+        try MLflowService.validateTag(key, value)
+        try store.database.write { db in
+            _ = try versionRow(db, name, version)
+            try db.execute(sql: "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)", arguments: [name, version, key, value])
+        }
+        return [:]
+    }
+
+    func deleteVersionTag(_ f: MLflowFields) throws -> [String: Any] {
+        let name = try f.required("name"), version = try versionNumber(f), key = try f.required("key")
+        try store.database.write { db in
+            _ = try versionRow(db, name, version)
+            try db.execute(sql: "DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?", arguments: [name, version, key])
+        }
+        return [:]
+    }
+
+    /// MLflow's deprecated stages, recorded for its clients; mlops routes by aliases.
+    func transitionStage(_ f: MLflowFields) throws -> [String: Any] {
+        let name = try f.required("name"), version = try versionNumber(f), stage = try f.required("stage")
+        let stages = ["None", "Staging", "Production", "Archived"]
+        guard let canonical = stages.first(where: { $0.lowercased() == stage.lowercased() }) else {
+            throw MLflowError.invalid("stage", stage, "use None, Staging, Production or Archived")
+        }
+        let archive = try f.bool("archive_existing_versions") ?? false
+        return try store.database.write { db in
+            _ = try versionRow(db, name, version)
+            let now = Store.nowMillis()
+            if archive, canonical == "Staging" || canonical == "Production" {
+                try db.execute(sql: "UPDATE model_versions SET current_stage = 'Archived', last_updated_time = ? WHERE name = ? AND current_stage = ? AND version != ?",
+                               arguments: [now, name, canonical, version])
+            }
+            try db.execute(sql: "UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?", arguments: [canonical, now, name, version])
+            try AuditLog.record(db, entityType: "model_version", entityID: "\(name)/\(version)", action: "stage", to: canonical)
+            return ["model_version": try versionObject(db, try versionRow(db, name, version))]
+        }
+    }
+
+    func downloadURI(_ f: MLflowFields) throws -> [String: Any] {
+        let name = try f.required("name"), version = try versionNumber(f)
+        try store.database.read { db in _ = try versionRow(db, name, version) }
+        return ["artifact_uri": "mlflow-artifacts:/\(MLflowArtifacts.registryPrefix)/\(name)/\(version)"]
+    }
+
+    func searchVersions(_ f: MLflowFields) throws -> [String: Any] {
+        var clauses: [String] = []
+        var args: [any DatabaseValueConvertible] = []
+        if let text = try f.string("filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            let filter: RunFilter
+            do { filter = try RunFilter(parsing: text, vocabulary: Self.versionVocabulary) } catch {
+                throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': \(error.description)")
+            }
+            for c in filter.comparisons {
+                switch c.entity {
+                case .attribute:
+                    let column = c.key == "run_id" ? "source_run_id" : c.key
+                    let (expression, values) = RunSearch.comparisonSQL(c, column: column)
+                    clauses.append(expression)
+                    args += values
+                case .tag:
+                    clauses.append(Self.tagClause(c, table: "model_version_tags", match: "t.name = model_versions.name AND t.version = model_versions.version", args: &args))
+                default:
+                    throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': filter model versions on name, run_id, source, version or tags.KEY")
+                }
+            }
+        }
+        let sql = "SELECT * FROM model_versions\(clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) ORDER BY name, version DESC"
+        return try page(f, sql: sql, StatementArguments(args), key: "model_versions") { db, row in try versionObject(db, row) }
+    }
+
+    static let versionVocabulary = RunFilter.Vocabulary(attributes: ["name", "run_id", "source", "version", "current_stage", "status"],
+                                                        numericAttributes: ["version"], bareKeysAreAttributes: true)
+    static let modelVocabulary = RunFilter.Vocabulary(attributes: ["name"], numericAttributes: [], bareKeysAreAttributes: true)
+
+    /// `name = 'x'` or `name LIKE '%x%'` (the filters MLflow's registered-model search takes).
+    static func nameFilter(_ text: String?, column: String) throws -> (String, StatementArguments) {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return ("1", []) }
+        let filter: RunFilter
+        do { filter = try RunFilter(parsing: text, vocabulary: modelVocabulary) } catch {
+            throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': \(error.description)")
+        }
+        var clauses: [String] = []
+        var args: [any DatabaseValueConvertible] = []
+        for c in filter.comparisons {
+            switch c.entity {
+            case .attribute:
+                let (expression, values) = RunSearch.comparisonSQL(c, column: column)
+                clauses.append(expression)
+                args += values
+            case .tag:
+                clauses.append(tagClause(c, table: "registered_model_tags", match: "t.name = \(column)", args: &args))
+            default:
+                throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': filter registered models on name or tags.KEY")
+            }
+        }
+        return (clauses.joined(separator: " AND "), StatementArguments(args))
+    }
+
+    /// A tag comparison. `!=` also matches what has no such tag (the client excludes prompts with
+    /// `tag.mlflow.prompt.is_prompt != 'true'` and means every plain model).
+    static func tagClause(_ c: RunFilter.Comparison, table: String, match: String, args: inout [any DatabaseValueConvertible]) -> String {
+        var positive = c
+        if c.comparator == "!=" { positive.comparator = "=" }
+        let (expression, values) = RunSearch.comparisonSQL(positive, column: "t.value")
+        args.append(c.key)
+        args += values
+        return "\(c.comparator == "!=" ? "NOT " : "")EXISTS (SELECT 1 FROM \(table) t WHERE \(match) AND t.key = ? AND \(expression))"
+    }
+
+    /// `max_results` rows from `page_token` on, with the next token when there are more.
+    func page(_ f: MLflowFields, sql: String, _ args: StatementArguments, key: String,
+              _ object: (Database, Row) throws -> [String: Any]) throws -> [String: Any] {
+        let maxResults = Int(try f.int64("max_results") ?? 100)
+        guard (1...10_000).contains(maxResults) else { throw MLflowError.invalid("max_results", maxResults, "it must be between 1 and 10000") }
+        let offset = try MLflowEntities.offset(fromPageToken: try f.string("page_token"))
+        return try store.database.read { db in
+            let rows = try Row.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?", arguments: args + [maxResults + 1, offset])
+            var result: [String: Any] = [key: try rows.prefix(maxResults).map { try object(db, $0) }]
+            if rows.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: offset + maxResults) }
+            return result
+        }
+    }
+}
