@@ -5,6 +5,12 @@ import Testing
 /// stage running, and its concurrency rules, each with the real binary in a temporary workspace.
 @Suite("The scheduler daemon as a process")
 struct SchedulerProcessTests {
+    /// A daily 06:00 UTC job with these stages (YAML, as under `stages:`).
+    static func nightly(_ stages: String) -> String {
+        "version: 1\njobs:\n  nightly:\n    schedule: \"0 6 * * *\"\n    timezone: UTC\n    stages:\n"
+            + stages.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n") + "\n"
+    }
+
     /// A virtual clock (the one `mlops simulate` moves) set just before tomorrow's 06:00 UTC, so a
     /// daily 06:00 fire comes due a second after the daemon starts.
     static func justBeforeSix(byMillis lead: Int64 = 1_500) -> [String: String] {
@@ -26,19 +32,13 @@ struct SchedulerProcessTests {
     }
 
     @Test func aDaemonKilledMidRunIsResumedByTheNextFromItsFailedStage() throws {
-        let cli = try MLOpsBinary("""
-            version: 1
-            jobs:
-              nightly:
-                schedule: "0 6 * * *"
-                timezone: UTC
-                stages:
-                  prepare: { shell: true, run: 'echo prepared >> prepare.log' }
-                  work:
-                    needs: [prepare]
-                    shell: true
-                    run: 'if [ -f work.started ]; then echo resumed; else touch work.started; echo $$ > work.pid; sleep 60; fi'
-            """)
+        let cli = try MLOpsBinary(Self.nightly("""
+            prepare: { shell: true, run: 'echo prepared >> prepare.log' }
+            work:
+              needs: [prepare]
+              shell: true
+              run: 'if [ -f work.started ]; then echo resumed; else touch work.started; echo $$ > work.pid; sleep 60; fi'
+            """))
         defer { cli.remove() }
         let clock = Self.justBeforeSix()
         let first = try cli.start(["scheduler", "--tick", "200ms"], environment: clock)
@@ -78,15 +78,7 @@ struct SchedulerProcessTests {
     }
 
     @Test func sigtermLetsAStageFinishWithinTheGrace() throws {
-        let cli = try MLOpsBinary("""
-            version: 1
-            jobs:
-              nightly:
-                schedule: "0 6 * * *"
-                timezone: UTC
-                stages:
-                  short: { shell: true, run: 'echo $$ > short.pid; sleep 1; echo done > short.out' }
-            """)
+        let cli = try MLOpsBinary(Self.nightly("short: { shell: true, run: 'echo $$ > short.pid; sleep 1; echo done > short.out' }"))
         defer { cli.remove() }
         let clock = Self.justBeforeSix()
         let daemon = try cli.start(["scheduler", "--tick", "200ms", "--grace", "30s"], environment: clock)
@@ -100,15 +92,7 @@ struct SchedulerProcessTests {
     }
 
     @Test func sigtermStopsAStageThatOutlivesTheGraceAndLeavesNothingRunning() throws {
-        let cli = try MLOpsBinary("""
-            version: 1
-            jobs:
-              nightly:
-                schedule: "0 6 * * *"
-                timezone: UTC
-                stages:
-                  long: { shell: true, run: 'echo $$ > long.pid; sleep 60', kill_grace: 2s }
-            """)
+        let cli = try MLOpsBinary(Self.nightly("long: { shell: true, run: 'echo $$ > long.pid; sleep 60', kill_grace: 2s }"))
         defer { cli.remove() }
         let clock = Self.justBeforeSix()
         let daemon = try cli.start(["scheduler", "--tick", "200ms", "--grace", "500ms"], environment: clock)

@@ -171,9 +171,7 @@ public struct RunSearch: Sendable {
                 WHERE run_uuid IN (\(runIDs.map { _ in "?" }.joined(separator: ","))) ORDER BY timestamp DESC, key
                 """, arguments: StatementArguments(runIDs))
             for row in rows {
-                let point = MetricPoint(key: row["key"], value: (row["is_nan"] as Bool) ? .nan : row["value"],
-                                        timestamp: row["timestamp"], step: row["step"])
-                result[row["run_uuid"], default: []].append(point)
+                result[row["run_uuid"], default: []].append(MetricPoint(row: row))
             }
             return result
         }

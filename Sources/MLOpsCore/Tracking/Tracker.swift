@@ -13,6 +13,9 @@ public struct Tracker: Sendable {
     /// Problems a caller can fix: an unknown run, an ambiguous prefix, a changed param.
     public struct TrackingError: Error, Sendable, CustomStringConvertible {
         public var description: String
+        /// When a param was logged again with another value: which, and both values, so a caller
+        /// can word it its own way (the MLflow API answers with MLflow's message).
+        public var changedParam: (key: String, logged: String, attempted: String)?
         public init(_ description: String) { self.description = description }
     }
 
@@ -152,7 +155,9 @@ public struct Tracker: Sendable {
             if db.changesCount == 0 {
                 let old = try String.fetchOne(db, sql: "SELECT value FROM params WHERE run_uuid = ? AND key = ?", arguments: [runID, key])
                 if let old, old != value {
-                    throw TrackingError("param '\(key)' of run \(runID.prefix(8)) is already '\(old)'; params cannot change (log a metric or a tag instead)")
+                    var error = TrackingError("param '\(key)' of run \(runID.prefix(8)) is already '\(old)'; params cannot change (log a metric or a tag instead)")
+                    error.changedParam = (key, old, value)
+                    throw error
                 }
             }
         }
@@ -244,14 +249,14 @@ public struct Tracker: Sendable {
     public func latestMetrics(of runID: String) throws -> [MetricPoint] {
         try store.database.read { db in
             try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? ORDER BY key", arguments: [runID])
-                .map { MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
+                .map (MetricPoint.init(row:))
         }
     }
 
     public func metricHistory(of runID: String, key: String) throws -> [MetricPoint] {
         try store.database.read { db in
             try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp", arguments: [runID, key])
-                .map { MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
+                .map (MetricPoint.init(row:))
         }
     }
 
@@ -264,7 +269,7 @@ public struct Tracker: Sendable {
             """).execute(arguments: [parentID, runID])
         let latest = try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ?", arguments: [runID])
         guard !latest.isEmpty else { return }
-        let points = latest.map { MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
+        let points = latest.map (MetricPoint.init(row:))
         let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)")
         for p in points {
             try insert.execute(arguments: [parentID, p.key, p.value.isNaN ? 0 : p.value, p.timestamp, p.step, p.value.isNaN])

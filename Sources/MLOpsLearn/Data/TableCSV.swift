@@ -396,23 +396,13 @@ public enum TableCSV {
             for (i, column) in table.columns.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 switch column {
-                case let .numeric(values): appendNumber(values[r], to: &out)
+                case let .numeric(values): out.append(contentsOf: format(values[r]).utf8)
                 case let .categorical(values): appendQuoted(values[r], to: &out)
                 }
             }
             out.append(UInt8(ascii: "\n"))
         }
         return Data(out)
-    }
-
-    /// `format(value)`'s bytes. A whole number's digits fit a small (unallocated) String.
-    static func appendNumber(_ value: Double, to out: inout [UInt8]) {
-        if value.isNaN { return }
-        if value == value.rounded(), abs(value) < 1e15 {
-            out.append(contentsOf: String(Int64(value)).utf8)
-        } else {
-            out.append(contentsOf: String(value).utf8)
-        }
     }
 
     static func appendQuoted(_ text: String, to out: inout [UInt8]) {

@@ -45,6 +45,11 @@ enum MLflowEntities {
         values.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] }
     }
 
+    /// A `key`, `value` row (a tag) as MLflow's key-value message; a NULL value is empty.
+    static func keyValue(_ row: Row) -> [String: String] {
+        ["key": row["key"], "value": (row["value"] as String?) ?? ""]
+    }
+
     /// Offsets into an ordered result, as opaque tokens.
     static func pageToken(offset: Int) -> String {
         Data(#"{"offset": \#(offset)}"#.utf8).base64EncodedString()

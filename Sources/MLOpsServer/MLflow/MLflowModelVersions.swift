@@ -30,7 +30,7 @@ extension MLflowRegistry {
         }
         if uri.hasPrefix("mlflow-artifacts:") {
             let path = uri.dropFirst("mlflow-artifacts:".count).drop { $0 == "/" }
-            return try MLflowArtifacts(root: service.artifactRoot, registryRoot: registry.directory).resolve(MLflowArtifacts.pathComponents(String(path)))
+            return try artifacts.resolve(MLflowArtifacts.pathComponents(String(path)))
         }
         if uri.hasPrefix("file://") { uri = String(uri.dropFirst("file://".count)) }
         guard uri.hasPrefix("/") else {
@@ -141,7 +141,7 @@ extension MLflowRegistry {
             }
         }
         let sql = "SELECT * FROM model_versions\(clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) ORDER BY name, version DESC"
-        return try page(f, sql: sql, StatementArguments(args), key: "model_versions") { db, row in try versionObject(db, row) }
+        return try service.page(f, default: 100, limit: 10_000, key: "model_versions", sql: sql, StatementArguments(args), object: versionObject)
     }
 
     static let versionVocabulary = RunFilter.Vocabulary(attributes: ["name", "run_id", "source", "version", "current_stage", "status"],
@@ -181,19 +181,5 @@ extension MLflowRegistry {
         args.append(c.key)
         args += values
         return "\(c.comparator == "!=" ? "NOT " : "")EXISTS (SELECT 1 FROM \(table) t WHERE \(match) AND t.key = ? AND \(expression))"
-    }
-
-    /// `max_results` rows from `page_token` on, with the next token when there are more.
-    func page(_ f: MLflowFields, sql: String, _ args: StatementArguments, key: String,
-              _ object: (Database, Row) throws -> [String: Any]) throws -> [String: Any] {
-        let maxResults = Int(try f.int64("max_results") ?? 100)
-        guard (1...10_000).contains(maxResults) else { throw MLflowError.invalid("max_results", maxResults, "it must be between 1 and 10000") }
-        let offset = try MLflowEntities.offset(fromPageToken: try f.string("page_token"))
-        return try store.database.read { db in
-            let rows = try Row.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?", arguments: args + [maxResults + 1, offset])
-            var result: [String: Any] = [key: try rows.prefix(maxResults).map { try object(db, $0) }]
-            if rows.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: offset + maxResults) }
-            return result
-        }
     }
 }

@@ -9,6 +9,8 @@ import MLOpsCore
 struct MLflowRegistry: Sendable {
     let service: MLflowService
     let registry: ModelRegistry
+    /// Resolves `mlflow-artifacts:/` sources to files on this machine.
+    let artifacts: MLflowArtifacts
     var store: Store { service.store }
 
     func modelRow(_ db: Database, _ name: String) throws -> Row {
@@ -39,7 +41,7 @@ struct MLflowRegistry: Sendable {
             "name": name, "version": String(version), "creation_timestamp": row["creation_time"] as Int64,
             "last_updated_timestamp": row["last_updated_time"] as Int64, "current_stage": row["current_stage"] as String,
             "status": row["status"] as String, "source": (row["source"] as String?) ?? "",
-            "tags": tags.map { ["key": $0["key"] as String, "value": ($0["value"] as String?) ?? ""] }, "aliases": aliases,
+            "tags": tags.map(MLflowEntities.keyValue), "aliases": aliases,
         ]
         if let run = row["source_run_id"] as String? { object["run_id"] = run }
         if let description = row["description"] as String? { object["description"] = description }
@@ -51,18 +53,23 @@ struct MLflowRegistry: Sendable {
         let name: String = row["name"]
         let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM registered_model_tags WHERE name = ? ORDER BY key", arguments: [name])
         let aliases = try Row.fetchAll(db, sql: "SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias", arguments: [name])
-        let latest = try Row.fetchAll(db, sql: """
-            SELECT * FROM model_versions v WHERE name = ? AND version = (SELECT MAX(version) FROM model_versions w WHERE w.name = v.name AND w.current_stage = v.current_stage)
-            ORDER BY version
-            """, arguments: [name])
+        let latest = try latestVersionRows(db, name)
         var object: [String: Any] = [
             "name": name, "creation_timestamp": row["creation_time"] as Int64, "last_updated_timestamp": row["last_updated_time"] as Int64,
-            "tags": tags.map { ["key": $0["key"] as String, "value": ($0["value"] as String?) ?? ""] },
+            "tags": tags.map(MLflowEntities.keyValue),
             "aliases": aliases.map { ["alias": $0["alias"] as String, "version": String($0["version"] as Int)] },
             "latest_versions": try latest.map { try versionObject(db, $0) },
         ]
         if let description = row["description"] as String? { object["description"] = description }
         return object
+    }
+
+    /// The newest version in each stage (MLflow's "latest versions").
+    func latestVersionRows(_ db: Database, _ name: String) throws -> [Row] {
+        try Row.fetchAll(db, sql: """
+            SELECT * FROM model_versions v WHERE name = ? AND version = (SELECT MAX(version) FROM model_versions w WHERE w.name = v.name AND w.current_stage = v.current_stage)
+            ORDER BY version
+            """, arguments: [name])
     }
 
     // MARK: Registered models
@@ -139,9 +146,8 @@ struct MLflowRegistry: Sendable {
 
     func searchModels(_ f: MLflowFields) throws -> [String: Any] {
         let (clause, args) = try Self.nameFilter(try f.string("filter"), column: "name")
-        return try page(f, sql: "SELECT * FROM registered_models WHERE \(clause) ORDER BY name", args, key: "registered_models") { db, row in
-            try modelObject(db, row)
-        }
+        return try service.page(f, default: 100, limit: 10_000, key: "registered_models",
+                                sql: "SELECT * FROM registered_models WHERE \(clause) ORDER BY name", args, object: modelObject)
     }
 
     func latestVersions(_ f: MLflowFields) throws -> [String: Any] {
@@ -149,10 +155,7 @@ struct MLflowRegistry: Sendable {
         let stages = try f.strings("stages")
         return try store.database.read { db in
             _ = try modelRow(db, name)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM model_versions v WHERE name = ? AND version = (SELECT MAX(version) FROM model_versions w WHERE w.name = v.name AND w.current_stage = v.current_stage)
-                ORDER BY version
-                """, arguments: [name])
+            let rows = try latestVersionRows(db, name)
             let wanted = Set(stages.map { $0.lowercased() })
             return ["model_versions": try rows.filter { wanted.isEmpty || wanted.contains(($0["current_stage"] as String).lowercased()) }.map { try versionObject(db, $0) }]
         }

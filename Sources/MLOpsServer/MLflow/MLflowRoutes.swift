@@ -14,8 +14,8 @@ public struct MLflowRoutes: Sendable {
     /// `artifactRoot` holds what clients upload through the proxy (`mlflow-artifacts:/…`).
     public init(store: Store, artifactRoot: String, registryDirectory: String, maxBodyBytes: Int = 32 << 20) {
         service = MLflowService(store: store, artifactRoot: artifactRoot)
-        registry = MLflowRegistry(service: service, registry: ModelRegistry(store: store, directory: registryDirectory))
         artifacts = MLflowArtifacts(root: artifactRoot, registryRoot: registryDirectory)
+        registry = MLflowRegistry(service: service, registry: ModelRegistry(store: store, directory: registryDirectory), artifacts: artifacts)
         self.maxBodyBytes = maxBodyBytes
     }
 

@@ -45,11 +45,9 @@ extension MLflowService {
             return [
                 "info": MLflowEntities.runInfo(run),
                 "data": [
-                    "metrics": (metrics[run.id] ?? []).map {
-                        MLflowEntities.metric(MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"]))
-                    },
-                    "params": (params[run.id] ?? []).map { ["key": $0["key"] as String, "value": $0["value"] as String] },
-                    "tags": (tags[run.id] ?? []).map { ["key": $0["key"] as String, "value": ($0["value"] as String?) ?? ""] },
+                    "metrics": (metrics[run.id] ?? []).map { MLflowEntities.metric(MetricPoint(row: $0)) },
+                    "params": (params[run.id] ?? []).map(MLflowEntities.keyValue),
+                    "tags": (tags[run.id] ?? []).map(MLflowEntities.keyValue),
                 ],
                 "inputs": ["dataset_inputs": datasets, "model_inputs": models],
                 "outputs": ["model_outputs": (outputs[run.id] ?? []).map { ["model_id": $0["model_id"] as String, "step": $0["step"] as Int64] as [String: Any] }],
@@ -152,14 +150,14 @@ extension MLflowService {
 
     /// Params are write-once; MLflow's message for a changed value, which its users know.
     func insertParams(_ db: Database, _ runID: String, _ params: [String: String]) throws {
-        for (key, value) in params {
-            if let old = try String.fetchOne(db, sql: "SELECT value FROM params WHERE run_uuid = ? AND key = ?", arguments: [runID, key]), old != value {
-                throw MLflowError(.invalidParameterValue, """
-                    Changing param values is not allowed. Param with key='\(key)' was already logged with value='\(old)' for run ID='\(runID)'. Attempted logging new value '\(value)'.
-                    """)
-            }
+        do {
+            try Tracker.insertParams(db, runID: runID, params)
+        } catch let error as Tracker.TrackingError {
+            guard let changed = error.changedParam else { throw error }
+            throw MLflowError(.invalidParameterValue, """
+                Changing param values is not allowed. Param with key='\(changed.key)' was already logged with value='\(changed.logged)' for run ID='\(runID)'. Attempted logging new value '\(changed.attempted)'.
+                """)
         }
-        try Tracker.insertParams(db, runID: runID, params)
     }
 
     func setTag(_ f: MLflowFields) throws -> [String: Any] {
@@ -289,10 +287,9 @@ extension MLflowService {
     }
 
     func searchRuns(_ f: MLflowFields) throws -> [String: Any] {
-        let maxResults = Int(try f.int64("max_results") ?? 1000)
-        guard (1...50_000).contains(maxResults) else { throw MLflowError.invalid("max_results", maxResults, "it must be at most 50000") }
+        let (maxResults, offset) = try pageBounds(f, default: 1000, limit: 50_000)
         var search = RunSearch(kind: nil, limit: maxResults + 1)
-        search.offset = try MLflowEntities.offset(fromPageToken: try f.string("page_token"))
+        search.offset = offset
         search.lifecycleStages = try Self.lifecycleStages(f.string("run_view_type"))
         let experiments = try f.strings("experiment_ids")
         search.experimentIDs = try experiments.map { text in
@@ -329,7 +326,7 @@ extension MLflowService {
             let points = try Row.fetchAll(db, sql: """
                 SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp LIMIT ? OFFSET ?
                 """, arguments: [id, key, limit, offset])
-                .map { MLflowEntities.metric(MetricPoint(key: $0["key"], value: ($0["is_nan"] as Bool) ? .nan : $0["value"], timestamp: $0["timestamp"], step: $0["step"])) }
+                .map { MLflowEntities.metric(MetricPoint(row: $0)) }
             var result: [String: Any] = ["metrics": maxResults.map { Array(points.prefix($0)) } ?? points]
             if let maxResults, points.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: offset + maxResults) }
             return result

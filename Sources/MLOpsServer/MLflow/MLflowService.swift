@@ -153,11 +153,6 @@ struct MLflowService: Sendable {
         numericAttributes: ["creation_time", "last_update_time"], bareKeysAreAttributes: true)
 
     func searchExperiments(_ f: MLflowFields) throws -> [String: Any] {
-        let maxResults = Int(try f.int64("max_results") ?? 1000)
-        guard (1...50_000).contains(maxResults) else {
-            throw MLflowError.invalid("max_results", maxResults, "it must be at most 50000")
-        }
-        let offset = try MLflowEntities.offset(fromPageToken: try f.string("page_token"))
         var clauses = ["e.lifecycle_stage IN (\(try Self.lifecycleStages(f.string("view_type")).map { "'\($0)'" }.joined(separator: ",")))"]
         var args: [any DatabaseValueConvertible] = []
         if let text = try f.string("filter"), !text.isEmpty {
@@ -194,11 +189,27 @@ struct MLflowService: Sendable {
             order.append("e.\(key) \(direction)")
         }
         order += ["e.creation_time DESC", "e.experiment_id ASC"]
+        return try page(f, default: 1000, limit: 50_000, key: "experiments",
+                        sql: "SELECT e.* FROM experiments e WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(order.joined(separator: ", "))",
+                        StatementArguments(args), object: experimentObject)
+    }
+
+    /// A request's `max_results` (within MLflow's bound for that search) and the offset its
+    /// `page_token` holds.
+    func pageBounds(_ f: MLflowFields, default defaultCount: Int, limit: Int) throws -> (maxResults: Int, offset: Int) {
+        let maxResults = Int(try f.int64("max_results") ?? Int64(defaultCount))
+        guard (1...limit).contains(maxResults) else { throw MLflowError.invalid("max_results", maxResults, "it must be between 1 and \(limit)") }
+        return (maxResults, try MLflowEntities.offset(fromPageToken: try f.string("page_token")))
+    }
+
+    /// One page of `sql`'s rows as `key`, with the next token when there are more: one row past
+    /// the page is read to know.
+    func page(_ f: MLflowFields, default defaultCount: Int, limit: Int, key: String, sql: String, _ args: StatementArguments,
+              object: (Database, Row) throws -> [String: Any]) throws -> [String: Any] {
+        let (maxResults, offset) = try pageBounds(f, default: defaultCount, limit: limit)
         return try store.database.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT e.* FROM experiments e WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(order.joined(separator: ", ")) LIMIT ? OFFSET ?
-                """, arguments: StatementArguments(args + [maxResults + 1, offset]))
-            var result: [String: Any] = ["experiments": try rows.prefix(maxResults).map { try experimentObject(db, $0) }]
+            let rows = try Row.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?", arguments: args + [maxResults + 1, offset])
+            var result: [String: Any] = [key: try rows.prefix(maxResults).map { try object(db, $0) }]
             if rows.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: offset + maxResults) }
             return result
         }
