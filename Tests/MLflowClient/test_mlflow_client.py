@@ -192,9 +192,12 @@ class MLflowClientTests(unittest.TestCase):
 
     def test_unknown_endpoint_answers_as_mlflow_does(self):
         import requests
-        response = requests.get(self.uri + "/api/2.0/mlflow/no-such/thing")
-        self.assertEqual(response.status_code, 404)
-        self.assertEqual(response.json()["error_code"], "ENDPOINT_NOT_FOUND")
+        # Unknown paths, a prefix of real endpoints, and a real path with the wrong method.
+        for method, path in [("GET", "mlflow/no-such/thing"), ("POST", "mlflow/runs"), ("PUT", "mlflow/runs/create"),
+                             ("POST", "mlflow/logged-models/m-1/unknown")]:
+            response = requests.request(method, self.uri + "/api/2.0/" + path)
+            self.assertEqual(response.status_code, 404, (method, path))
+            self.assertEqual(response.json()["error_code"], "ENDPOINT_NOT_FOUND", (method, path))
         info = requests.get(self.uri + "/api/3.0/mlflow/server-info").json()
         self.assertEqual(info["store_type"], "SqlStore")
 
@@ -235,6 +238,90 @@ class MLflowClientTests(unittest.TestCase):
         self.assertEqual(caught.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
         self.client.delete_registered_model_alias("churn", "staging")
         self.assertEqual(self.client.get_registered_model("churn").aliases, {})
+
+    # MLflow 3's logged models
+
+    def test_log_model_register_and_load_with_scikit_learn(self):
+        try:
+            import numpy as np
+            from sklearn.linear_model import LogisticRegression
+        except ImportError:
+            if os.environ.get("MLOPS_REQUIRE_MLFLOW"):
+                raise
+            self.skipTest("scikit-learn is not installed beside the mlflow client")
+        rng = np.random.default_rng(7)
+        X = rng.random((200, 3))
+        y = (X[:, 0] + 0.2 * X[:, 1] > 0.6).astype(int)
+        estimator = LogisticRegression(C=0.5).fit(X, y)
+        eid = mlflow.set_experiment("logged-models").experiment_id
+        with mlflow.start_run() as run:
+            mlflow.log_param("C", 0.5)
+            mlflow.log_metric("auc", 0.93)
+            info = mlflow.sklearn.log_model(estimator, name="model", input_example=X[:2])
+            mlflow.log_metric("holdout_auc", 0.91, model_id=info.model_id, dataset=None)
+        run_id = run.info.run_id
+        self.assertTrue(info.model_id.startswith("m-"), info.model_id)
+
+        logged = self.client.get_logged_model(info.model_id)
+        self.assertEqual((logged.name, logged.source_run_id, logged.status.name, logged.experiment_id),
+                         ("model", run_id, "READY", eid))
+        self.assertEqual(logged.params.get("C"), "0.5")
+        self.assertEqual(sorted(m.key for m in logged.metrics), ["auc", "holdout_auc"])
+        self.assertEqual(self.client.get_run(run_id).outputs.model_outputs[0].model_id, info.model_id)
+        # log_model re-logs the run's metrics against the model; the run keeps one point.
+        self.assertEqual(len(self.client.get_metric_history(run_id, "auc")), 1)
+        files = [f.path for f in self.client.list_logged_model_artifacts(info.model_id)]
+        self.assertIn("MLmodel", files)
+
+        version = mlflow.register_model(info.model_uri, "propensity-sk")
+        self.assertEqual((version.version, version.source, version.run_id), ("1", info.model_uri, run_id))
+        loaded = mlflow.sklearn.load_model("models:/propensity-sk/1")
+        self.assertEqual(loaded.predict(X[:20]).tolist(), estimator.predict(X[:20]).tolist())
+        # runs:/RUN/model finds the logged model by name, as MLflow 3 does.
+        again = mlflow.register_model(f"runs:/{run_id}/model", "propensity-sk")
+        self.assertEqual((again.version, again.source), ("2", info.model_uri))
+        registrations = json.loads(self.client.get_logged_model(info.model_id).tags["mlflow.modelVersions"])
+        self.assertEqual(registrations, [{"name": "propensity-sk", "version": "1"}, {"name": "propensity-sk", "version": "2"}])
+        self.assertIn("propensity-sk", self.mlops("models"))
+
+        found = self.client.search_logged_models([eid], filter_string="metrics.holdout_auc > 0.9 AND params.C = '0.5'")
+        self.assertEqual([m.model_id for m in found], [info.model_id])
+        self.assertEqual(list(self.client.search_logged_models([eid], filter_string="metrics.holdout_auc > 0.95")), [])
+        with self.assertRaises(MlflowException) as caught:
+            self.client.search_logged_models([eid], filter_string="metrics.auc >>> 1")
+        self.assertEqual(caught.exception.error_code, "INVALID_PARAMETER_VALUE")
+
+    def test_logged_model_lifecycle_tags_params_and_errors(self):
+        eid = self.client.create_experiment("logged-lifecycle")
+        first = self.client.create_logged_model(eid, name="first", params={"depth": "3"}, tags={"team": "growth"})
+        second = self.client.create_logged_model(eid, name="second", model_type="agent")
+        self.assertEqual(first.status.name, "PENDING")
+        self.assertTrue(first.artifact_location.endswith(f"/models/{first.model_id}/artifacts"), first.artifact_location)
+        self.client.set_logged_model_tags(first.model_id, {"stage": "dev"})
+        self.client.delete_logged_model_tag(first.model_id, "team")
+        self.assertEqual(self.client.get_logged_model(first.model_id).tags, {"stage": "dev"})
+        with self.assertRaises(MlflowException) as caught:
+            self.client.delete_logged_model_tag(first.model_id, "team")
+        self.assertEqual(caught.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
+        from mlflow.entities import LoggedModelStatus
+        self.assertEqual(self.client.finalize_logged_model(first.model_id, LoggedModelStatus.READY).status.name, "READY")
+        newest_first = [m.name for m in self.client.search_logged_models([eid])]
+        self.assertEqual(newest_first, ["second", "first"])
+        by_name = self.client.search_logged_models([eid], order_by=[{"field_name": "name", "ascending": True}], max_results=1)
+        self.assertEqual([m.name for m in by_name], ["first"])
+        self.assertIsNotNone(by_name.token)
+        rest = self.client.search_logged_models([eid], order_by=[{"field_name": "name", "ascending": True}], page_token=by_name.token)
+        self.assertEqual([m.name for m in rest], ["second"])
+        self.assertEqual([m.name for m in self.client.search_logged_models([eid], filter_string="model_type = 'agent'")], ["second"])
+        self.assertEqual([m.name for m in self.client.search_logged_models([eid], filter_string="status = 'READY'")], ["first"])
+        self.client.delete_logged_model(second.model_id)
+        self.assertEqual([m.name for m in self.client.search_logged_models([eid])], ["first"])
+        with self.assertRaises(MlflowException) as caught:
+            self.client.get_logged_model(second.model_id)
+        self.assertEqual(caught.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
+        with self.assertRaises(MlflowException) as caught:
+            self.client.create_logged_model("424242", name="orphan")
+        self.assertEqual(caught.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
 
     def test_duplicate_registered_model_is_refused(self):
         self.client.create_registered_model("dup-model")

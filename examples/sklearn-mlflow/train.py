@@ -19,4 +19,6 @@ with mlflow.start_run():
     for step, c in enumerate([0.01, 0.1, 1.0, 10.0]):
         score = roc_auc_score(y_test, LogisticRegression(C=c, max_iter=500).fit(X_train, y_train).predict_proba(X_test)[:, 1])
         mlflow.log_metric("auc_by_C", score, step=step)
-    print(f"auc {auc:.4f}")
+    # MLflow 3's logged model: its files and params, kept by the mlops store under models:/m-….
+    info = mlflow.sklearn.log_model(model, name="model", input_example=X_test[:2])
+    print(f"auc {auc:.4f} model {info.model_uri}")

@@ -356,6 +356,55 @@ extension Store {
                 ALTER TABLE model_versions ADD COLUMN run_link TEXT;
                 """)
         }
+        migrator.registerMigration("v10: MLflow 3 logged models") { db in
+            // A model a run logged (`mlflow.<flavor>.log_model`), before and apart from any
+            // registered version: its files live under its experiment's artifact location.
+            try db.execute(sql: """
+                CREATE TABLE logged_models (
+                    model_id TEXT PRIMARY KEY,
+                    experiment_id INTEGER NOT NULL REFERENCES experiments(experiment_id),
+                    name TEXT NOT NULL,
+                    artifact_location TEXT NOT NULL,
+                    creation_time INTEGER NOT NULL,
+                    last_update_time INTEGER NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'LOGGED_MODEL_PENDING',
+                    status_message TEXT,
+                    lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+                    model_type TEXT,
+                    source_run_id TEXT
+                );
+                CREATE INDEX logged_models_by_experiment ON logged_models(experiment_id, creation_time DESC);
+                CREATE TABLE logged_model_params (
+                    model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (model_id, key)
+                );
+                CREATE TABLE logged_model_tags (
+                    model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value TEXT,
+                    PRIMARY KEY (model_id, key)
+                );
+                -- Metrics a run logged against the model (`log_metric(..., model_id=)`), with the
+                -- dataset they were measured on. MLflow's key: one point per model, key, step,
+                -- time and run.
+                CREATE TABLE logged_model_metrics (
+                    model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    is_nan INTEGER NOT NULL DEFAULT 0,
+                    timestamp INTEGER NOT NULL,
+                    step INTEGER NOT NULL DEFAULT 0,
+                    run_uuid TEXT NOT NULL DEFAULT '',
+                    dataset_name TEXT,
+                    dataset_digest TEXT,
+                    PRIMARY KEY (model_id, key, step, timestamp, run_uuid)
+                ) WITHOUT ROWID;
+                -- The logged model a registered version was made from.
+                ALTER TABLE model_versions ADD COLUMN model_id TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -43,6 +43,12 @@ struct MLflowArtifacts: Sendable {
         return path
     }
 
+    /// The path under the root that an `mlflow-artifacts:/PATH` URI names; nil for other schemes.
+    static func proxiedPath(_ uri: String) -> String? {
+        guard uri.hasPrefix("mlflow-artifacts:") else { return nil }
+        return String(uri.dropFirst("mlflow-artifacts:".count).drop { $0 == "/" })
+    }
+
     static func pathComponents(_ text: String?) -> [Substring] {
         (text ?? "").split(separator: "/", omittingEmptySubsequences: true)
     }
@@ -89,7 +95,7 @@ struct MLflowArtifacts: Sendable {
         let files: [[String: Any]] = names.map { name in
             let full = folder + "/" + name
             var dir: ObjCBool = false
-            FileManager.default.fileExists(atPath: full, isDirectory: &dir)
+            _ = FileManager.default.fileExists(atPath: full, isDirectory: &dir)
             var entry: [String: Any] = ["path": name, "is_dir": dir.boolValue]
             if !dir.boolValue, let size = (try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? NSNumber {
                 entry["file_size"] = size.int64Value

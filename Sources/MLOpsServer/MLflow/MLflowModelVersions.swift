@@ -6,35 +6,69 @@ import MLOpsCore
 extension MLflowRegistry {
     func createVersion(_ f: MLflowFields) throws -> [String: Any] {
         let name = try f.required("name"), source = try f.required("source")
-        let runID = try f.string("run_id").flatMap { $0.isEmpty ? nil : $0 }
+        var runID = try f.string("run_id").flatMap { $0.isEmpty ? nil : $0 }
         let tags = try f.keyValues("tags")
-        try store.database.read { db in _ = try modelRow(db, name) }
+        let sourceModel = Self.loggedModelID(source)
+        let modelID = try f.string("model_id").flatMap { $0.isEmpty ? nil : $0 } ?? sourceModel
+        if let sourceModel, sourceModel != modelID {
+            throw MLflowError.invalid("source", source, "it names logged model \(sourceModel) but model_id is \(modelID ?? "")")
+        }
+        try store.database.read { db in
+            _ = try modelRow(db, name)
+            if let modelID {
+                guard let row = try Row.fetchOne(db, sql: "SELECT source_run_id FROM logged_models WHERE model_id = ? AND lifecycle_stage = 'active'", arguments: [modelID]) else {
+                    throw MLflowError(.resourceDoesNotExist, "Logged model with ID '\(modelID)' not found.")
+                }
+                // The version's lineage: the run that logged the model, when the client names none.
+                runID = runID ?? row["source_run_id"]
+            }
+        }
         let folder = try localFolder(source, runID: runID)
         let created = try registry.register(name: name, from: folder, runID: runID, tags: tags)
         return try store.database.write { db in
-            try db.execute(sql: "UPDATE model_versions SET source = ?, run_link = ?, description = ? WHERE name = ? AND version = ?",
-                           arguments: [source, try f.string("run_link"), try f.string("description"), name, created.version])
+            try db.execute(sql: "UPDATE model_versions SET source = ?, run_link = ?, description = ?, model_id = ? WHERE name = ? AND version = ?",
+                           arguments: [source, try f.string("run_link"), try f.string("description"), modelID, name, created.version])
+            if let modelID { try MLflowLoggedModels.recordRegistration(db, modelID: modelID, name: name, version: created.version) }
             return ["model_version": try versionObject(db, try versionRow(db, name, created.version))]
         }
+    }
+
+    /// `models:/m-…` (a logged model) as its id.
+    static func loggedModelID(_ source: String) -> String? {
+        guard source.hasPrefix("models:/m-") else { return nil }
+        let id = source.dropFirst("models:/".count)
+        return id.contains("/") ? nil : String(id)
     }
 
     /// The folder on this machine that a source URI names: `runs:/RUN/PATH`, `mlflow-artifacts:/…`,
     /// `file://…` or a path. Its files are copied into the registry with their checksums.
     func localFolder(_ source: String, runID: String?) throws -> String {
         var uri = source
+        if let modelID = Self.loggedModelID(source) {
+            uri = try store.database.read { db in
+                try String.fetchOne(db, sql: "SELECT artifact_location FROM logged_models WHERE model_id = ?", arguments: [modelID])
+            } ?? ""
+        } else if uri.hasPrefix("models:/") {
+            // Another registered version (`models:/NAME/VERSION`): its checksummed copy.
+            let parts = uri.dropFirst("models:/".count).split(separator: "/")
+            guard parts.count == 2, let version = Int(parts[1]) else {
+                throw MLflowError.invalid("source", source, "use models:/m-MODEL_ID or models:/NAME/VERSION")
+            }
+            try store.database.read { db in _ = try versionRow(db, String(parts[0]), version) }
+            return "\(registry.directory)/\(parts[0])/\(version)"
+        }
         if uri.hasPrefix("runs:/") {
             let rest = uri.dropFirst("runs:/".count).split(separator: "/", maxSplits: 1)
             guard let run = rest.first else { throw MLflowError.invalid("source", source, "runs:/ needs a run id") }
             let artifactURI = try store.database.read { db in try service.runRecord(db, String(run)).artifactURI } ?? ""
             uri = artifactURI + (rest.count > 1 ? "/" + rest[1] : "")
         }
-        if uri.hasPrefix("mlflow-artifacts:") {
-            let path = uri.dropFirst("mlflow-artifacts:".count).drop { $0 == "/" }
-            return try artifacts.resolve(MLflowArtifacts.pathComponents(String(path)))
+        if let path = MLflowArtifacts.proxiedPath(uri) {
+            return try artifacts.resolve(MLflowArtifacts.pathComponents(path))
         }
         if uri.hasPrefix("file://") { uri = String(uri.dropFirst("file://".count)) }
         guard uri.hasPrefix("/") else {
-            throw MLflowError(.invalidParameterValue, "Cannot register '\(source)': mlops keeps a checksummed copy of a version's files and reads runs:/, mlflow-artifacts:/ and local paths (MLflow 3's models:/ logged models are not stored yet)")
+            throw MLflowError(.invalidParameterValue, "Cannot register '\(source)': mlops keeps a checksummed copy of a version's files and reads models:/, runs:/, mlflow-artifacts:/ and local paths")
         }
         return uri
     }

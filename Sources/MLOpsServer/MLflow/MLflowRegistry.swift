@@ -44,6 +44,7 @@ struct MLflowRegistry: Sendable {
             "tags": tags.map(MLflowEntities.keyValue), "aliases": aliases,
         ]
         if let run = row["source_run_id"] as String? { object["run_id"] = run }
+        if let model = row["model_id"] as String? { object["model_id"] = model }
         if let description = row["description"] as String? { object["description"] = description }
         if let link = row["run_link"] as String? { object["run_link"] = link }
         return object

@@ -9,6 +9,7 @@ public struct MLflowRoutes: Sendable {
     let service: MLflowService
     let registry: MLflowRegistry
     let artifacts: MLflowArtifacts
+    let loggedModels: MLflowLoggedModels
     let maxBodyBytes: Int
 
     /// `artifactRoot` holds what clients upload through the proxy (`mlflow-artifacts:/…`).
@@ -16,6 +17,7 @@ public struct MLflowRoutes: Sendable {
         service = MLflowService(store: store, artifactRoot: artifactRoot)
         artifacts = MLflowArtifacts(root: artifactRoot, registryRoot: registryDirectory)
         registry = MLflowRegistry(service: service, registry: ModelRegistry(store: store, directory: registryDirectory), artifacts: artifacts)
+        loggedModels = MLflowLoggedModels(service: service, artifacts: artifacts)
         self.maxBodyBytes = maxBodyBytes
     }
 
@@ -25,9 +27,13 @@ public struct MLflowRoutes: Sendable {
         let s = service
         func endpoint(_ path: String, _ methods: [HTTPRequest.Method], _ body: @escaping @Sendable (MLflowFields) throws -> [String: Any]) {
             for method in methods {
-                v2.on(RouterPath(path), method: method) { request, _ in
+                v2.on(RouterPath(path), method: method) { request, context in
                     var request = request
-                    let fields = try await MLflowFields.read(&request, limit: maxBodyBytes)
+                    var fields = try await MLflowFields.read(&request, limit: maxBodyBytes)
+                    // Path parameters (`logged-models/:model_id`) win over body fields.
+                    for name in ["model_id", "tag_key"] {
+                        if let value = context.parameters.get(name) { fields.object[name] = value.removingPercentEncoding ?? String(value) }
+                    }
                     return JSONResponse.ok(object: try body(fields))
                 }
             }
@@ -78,9 +84,16 @@ public struct MLflowRoutes: Sendable {
         endpoint("model-versions/delete-tag", [.delete], r.deleteVersionTag)
         endpoint("model-versions/transition-stage", [.post], r.transitionStage)
         endpoint("model-versions/get-download-uri", [.get], r.downloadURI)
-        // MLflow 3's logged models are not stored yet; the client searches them while listing a
-        // run's artifacts, and there are none.
-        endpoint("logged-models/search", [.post]) { _ in ["models": [Any]()] }
+        let m = loggedModels
+        endpoint("logged-models", [.post], m.create)
+        endpoint("logged-models/search", [.post], m.search)
+        endpoint("logged-models/:model_id", [.get], m.get)
+        endpoint("logged-models/:model_id", [.patch], m.finalize)
+        endpoint("logged-models/:model_id", [.delete], m.delete)
+        endpoint("logged-models/:model_id/tags", [.patch], m.setTags)
+        endpoint("logged-models/:model_id/tags/:tag_key", [.delete], m.deleteTag)
+        endpoint("logged-models/:model_id/params", [.post], m.logParams)
+        endpoint("logged-models/:model_id/artifacts/directories", [.get], m.listArtifacts)
 
         let files = api.group("2.0/mlflow-artifacts/artifacts")
         let artifacts = self.artifacts
@@ -99,10 +112,20 @@ public struct MLflowRoutes: Sendable {
                 "features_enabled": ["gateway": false],
             ])
         }
-        // Anything else under /api/ is an endpoint we do not serve, said MLflow's way.
-        api.on("**", method: .get) { request, _ -> Response in throw MLflowError(.endpointNotFound, "No API endpoint GET \(request.uri.path)") }
-        for method in [HTTPRequest.Method.post, .patch, .delete] {
-            api.on("**", method: method) { request, _ -> Response in throw MLflowError(.endpointNotFound, "No API endpoint \(method) \(request.uri.path)") }
+        // Anything else under /api/ is an endpoint we do not serve, said MLflow's way. The
+        // router's not-found answer passes through router-level middleware only.
+        router.add(middleware: MLflowUnknownEndpointMiddleware<Context>())
+    }
+}
+
+/// An unknown path or method under `/api/` as MLflow answers it (`ENDPOINT_NOT_FOUND` in a JSON
+/// body), rather than the router's empty 404, which the client reports as an unreadable error.
+struct MLflowUnknownEndpointMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound && request.uri.path.hasPrefix("/api/") {
+            throw MLflowError(.endpointNotFound, "No API endpoint \(request.method) \(request.uri.path)")
         }
     }
 }

@@ -121,10 +121,12 @@ extension MLflowService {
         try Self.validateKey(key, "Metric")
         guard let value = try f.double("value") else { throw MLflowError.missing("value") }
         guard let timestamp = try f.int64("timestamp") else { throw MLflowError.missing("timestamp") }
-        let step = try f.int64("step") ?? 0
+        let point = MetricPoint(key: key, value: value, timestamp: timestamp, step: try f.int64("step") ?? 0)
+        let modelMetric = try MLflowLoggedModels.ModelMetric(point, f)
         try store.database.write { db in
             _ = try activeRun(db, id)
-            try Tracker.insertMetrics(db, runID: id, [MetricPoint(key: key, value: value, timestamp: timestamp, step: step)])
+            try Tracker.insertMetrics(db, runID: id, [point])
+            if let modelMetric { try MLflowLoggedModels.insert(db, runID: id, [modelMetric]) }
         }
         return [:]
     }
@@ -217,13 +219,16 @@ extension MLflowService {
         }
         var points: [MetricPoint] = []
         points.reserveCapacity(metricItems.count)
+        var modelMetrics: [MLflowLoggedModels.ModelMetric] = []
         var checked: Set<String> = []
         for (i, item) in metricItems.enumerated() {
             let key = try item.string("key") ?? ""
             if checked.insert(key).inserted { try Self.validateKey(key, "Metric") }
             guard let value = try item.double("value") else { throw MLflowError.missing("metrics[\(i)].value") }
             guard let timestamp = try item.int64("timestamp") else { throw MLflowError.missing("metrics[\(i)].timestamp") }
-            points.append(MetricPoint(key: key, value: value, timestamp: timestamp, step: try item.int64("step") ?? 0))
+            let point = MetricPoint(key: key, value: value, timestamp: timestamp, step: try item.int64("step") ?? 0)
+            points.append(point)
+            if let modelMetric = try MLflowLoggedModels.ModelMetric(point, item) { modelMetrics.append(modelMetric) }
         }
         var params: [String: String] = [:]
         for item in paramItems {
@@ -245,6 +250,7 @@ extension MLflowService {
             try insertParams(db, id, params)
             try setTags(db, id, tags)
             try Tracker.insertMetrics(db, runID: id, points)
+            try MLflowLoggedModels.insert(db, runID: id, modelMetrics)
         }
         return [:]
     }
