@@ -22,6 +22,15 @@ enum JSONBody {
         return value
     }
 
+    /// JSON kept as text (a stored body): parsed in place.
+    static func parse(_ text: String) throws(SyntaxError) -> Any {
+        var text = text
+        let result: Result<Any, SyntaxError> = text.withUTF8 { bytes in
+            do throws(SyntaxError) { return .success(try parse(UnsafeRawBufferPointer(bytes))) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     struct Reader {
         let bytes: UnsafeRawBufferPointer
         var at = 0

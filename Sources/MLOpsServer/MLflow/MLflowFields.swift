@@ -44,11 +44,19 @@ struct MLflowFields {
         return MLflowFields(object)
     }
 
-    func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
+    func has(_ key: String) -> Bool { value(key) != nil }
+
+    /// A field's value; JSON null is no value. Null is found by its type: `is NSNull` on a Swift
+    /// array or dictionary bridges all of it to Foundation first, which was most of a
+    /// `log_batch`'s time.
+    func value(_ key: String) -> Any? {
+        guard let value = object[key], type(of: value) != NSNull.self else { return nil }
+        return value
+    }
 
     func string(_ key: String) throws -> String? {
-        switch object[key] {
-        case nil, is NSNull: return nil
+        switch value(key) {
+        case nil: return nil
         case let s as String: return s
         case let d as Double: return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
         case let b as Bool: return b ? "true" : "false"
@@ -70,8 +78,8 @@ struct MLflowFields {
     }
 
     func int64(_ key: String) throws -> Int64? {
-        switch object[key] {
-        case nil, is NSNull: return nil
+        switch value(key) {
+        case nil: return nil
         case let d as Double where d == d.rounded() && abs(d) < 9.2e18: return Int64(d)
         case let s as String:
             guard let value = Int64(s) else { throw MLflowError.invalid(key, "'\(s)'", "expected an integer") }
@@ -81,8 +89,8 @@ struct MLflowFields {
     }
 
     func double(_ key: String) throws -> Double? {
-        switch object[key] {
-        case nil, is NSNull: return nil
+        switch value(key) {
+        case nil: return nil
         case let d as Double: return d
         case let s as String:
             switch s {
@@ -98,8 +106,8 @@ struct MLflowFields {
     }
 
     func bool(_ key: String) throws -> Bool? {
-        switch object[key] {
-        case nil, is NSNull: return nil
+        switch value(key) {
+        case nil: return nil
         case let b as Bool: return b
         case let s as String: return s == "true" || s == "True" || s == "1"
         default: throw MLflowError.invalid(key, object[key]!, "expected true or false")
@@ -108,8 +116,8 @@ struct MLflowFields {
 
     /// A repeated string field: a JSON array, or repeated query keys.
     func strings(_ key: String) throws -> [String] {
-        switch object[key] {
-        case nil, is NSNull: return []
+        switch value(key) {
+        case nil: return []
         case let list as [Any]: return try list.enumerated().map { try MLflowFields(["\(key)[\($0.offset)]": $0.element]).required("\(key)[\($0.offset)]") }
         default: return [try required(key)]
         }
@@ -117,8 +125,8 @@ struct MLflowFields {
 
     /// A repeated message field.
     func objects(_ key: String) throws -> [MLflowFields] {
-        switch object[key] {
-        case nil, is NSNull: return []
+        switch value(key) {
+        case nil: return []
         case let list as [Any]:
             return try list.enumerated().map {
                 guard let item = $0.element as? [String: Any] else { throw MLflowError.invalid("\(key)[\($0.offset)]", $0.element, "expected an object") }

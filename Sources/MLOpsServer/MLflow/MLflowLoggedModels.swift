@@ -171,14 +171,14 @@ struct MLflowLoggedModels: Sendable {
     /// The server records a registration when it creates the version, and MLflow's client then
     /// appends the same one again (with the version as a string); each is kept once.
     static func registrations(_ json: String?, plus added: [(name: String, version: String)]) -> String {
-        let written = json.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [[String: Any]] } ?? []
+        let written = json.flatMap { try? JSONBody.parse($0) as? [Any] }?.compactMap { $0 as? [String: Any] } ?? []
         var seen: Set<String> = []
         var entries: [[String: String]] = []
         for (name, version) in written.map({ (($0["name"] as? String) ?? "", "\($0["version"].map { "\($0)" } ?? "")") }) + added
         where seen.insert("\(name)\u{0}\(version)").inserted {
             entries.append(["name": name, "version": version])
         }
-        return String(decoding: (try? JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys])) ?? Data("[]".utf8), as: UTF8.self)
+        return String(decoding: JSONWriter.bytes(entries), as: UTF8.self)
     }
 
     static func recordRegistration(_ db: Database, modelID: String, name: String, version: Int) throws {

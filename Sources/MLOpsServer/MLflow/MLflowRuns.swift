@@ -39,7 +39,7 @@ extension MLflowService {
         return runs.map { run in
             var datasets: [[String: Any]] = [], models: [[String: Any]] = []
             for row in inputs[run.id] ?? [] {
-                guard let body = try? JSONSerialization.jsonObject(with: Data((row["body"] as String).utf8)) as? [String: Any] else { continue }
+                guard let body = (try? JSONBody.parse(row["body"] as String)) as? [String: Any] else { continue }
                 if row["kind"] as String == "dataset" { datasets.append(body) } else { models.append(body) }
             }
             return [
@@ -264,14 +264,12 @@ extension MLflowService {
             for (i, input) in datasets.enumerated() {
                 guard let dataset = input.nested("dataset") else { throw MLflowError.missing("datasets[\(i)].dataset") }
                 let name = try dataset.required("name"), digest = try dataset.required("digest")
-                let body = try JSONSerialization.data(withJSONObject: input.object, options: [.sortedKeys])
-                try insert.execute(arguments: [id, "dataset", name, digest, String(decoding: body, as: UTF8.self)])
+                try insert.execute(arguments: [id, "dataset", name, digest, String(decoding: JSONWriter.bytes(input.object), as: UTF8.self)])
             }
             for (i, model) in models.enumerated() {
                 let modelID = try model.string("model_id") ?? ""
                 guard !modelID.isEmpty else { throw MLflowError.missing("models[\(i)].model_id") }
-                let body = try JSONSerialization.data(withJSONObject: model.object, options: [.sortedKeys])
-                try insert.execute(arguments: [id, "model", modelID, "", String(decoding: body, as: UTF8.self)])
+                try insert.execute(arguments: [id, "model", modelID, "", String(decoding: JSONWriter.bytes(model.object), as: UTF8.self)])
             }
         }
         return [:]
