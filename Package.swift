@@ -24,12 +24,16 @@ let package = Package(
     targets: [
         // posix_spawn with a new process group, and pidfd: the two things Foundation's Process cannot do.
         .target(name: "CProcessSpawn"),
+        // Webhook POSTs through libcurl loaded on first use, instead of FoundationNetworking,
+        // which links libcurl and its TLS stack into every start of the binary.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // Pure math: datasets, features, learners, metrics, synthetic cohorts. Foundation only.
         .target(name: "MLOpsLearn"),
         .target(
             name: "MLOpsCore",
             dependencies: [
                 "CProcessSpawn",
+                "CCurl",
                 "MLOpsLearn",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),

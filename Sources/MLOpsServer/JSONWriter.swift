@@ -12,28 +12,29 @@ enum JSONWriter {
         return out
     }
 
-    /// The common shapes first, each a direct cast: a cast to a class (NSNull, NSNumber) would
-    /// bridge a Swift container to Foundation to answer it.
+    /// Dispatched on the value's exact type, then on conformance: a cast such as
+    /// `as? [String: Any]` converts a `[String: String]` element by element, and a cast to a class
+    /// (NSNull, NSNumber) bridges a Swift container to Foundation to answer it.
     static func append(_ value: Any, to out: inout [UInt8]) {
-        switch value {
-        case let string as String: append(string: string, to: &out)
-        case let object as [String: Any]: append(object: object, to: &out)
-        case let objects as [[String: Any]]: append(array: objects, to: &out)
-        case let pairs as [[String: String]]: append(array: pairs, to: &out)
-        case let strings as [String]: append(array: strings, to: &out)
-        case let list as [Any]: append(array: list, to: &out)
-        case let object as [String: String]: append(object: object, to: &out)
-        case let number as Int64: out.append(contentsOf: String(number).utf8)
-        case let number as Int: out.append(contentsOf: String(number).utf8)
-        case let number as Int32: out.append(contentsOf: String(number).utf8)
-        case let number as Double: append(double: number, to: &out)
-        case let flag as Bool: out.append(contentsOf: (flag ? "true" : "false").utf8)
-        default:
+        let type = type(of: value)
+        if type == String.self { append(string: value as! String, to: &out) }
+        else if type == Int64.self { out.append(contentsOf: String(value as! Int64).utf8) }
+        else if type == Double.self { append(double: value as! Double, to: &out) }
+        else if type == [String: Any].self { append(object: value as! [String: Any], to: &out) }
+        else if type == [[String: Any]].self { append(array: value as! [[String: Any]], to: &out) }
+        else if type == [[String: String]].self { append(array: value as! [[String: String]], to: &out) }
+        else if type == [String: String].self { append(object: value as! [String: String], to: &out) }
+        else if type == [String].self { append(array: value as! [String], to: &out) }
+        else if type == [Any].self { append(array: value as! [Any], to: &out) }
+        else if let container = value as? any JSONContainer { container.appendJSON(to: &out) }
+        else if type == Int.self { out.append(contentsOf: String(value as! Int).utf8) }
+        else if type == Bool.self { out.append(contentsOf: ((value as! Bool) ? "true" : "false").utf8) }
+        else if type == NSNull.self { out.append(contentsOf: "null".utf8) }
+        else if let number = value as? any BinaryInteger { out.append(contentsOf: "\(number)".utf8) }
+        else {
             let mirror = Mirror(reflecting: value)
             if mirror.displayStyle == .optional {
                 if let wrapped = mirror.children.first { append(wrapped.value, to: &out) } else { out.append(contentsOf: "null".utf8) }
-            } else if type(of: value) == NSNull.self {
-                out.append(contentsOf: "null".utf8)
             } else if let number = value as? NSNumber {
                 append(double: number.doubleValue, to: &out)
             } else {
@@ -42,24 +43,31 @@ enum JSONWriter {
         }
     }
 
+    @inline(__always)
     static func append(object: [String: some Any], to out: inout [UInt8]) {
+        append(members: object.map { ($0.key, $0.value as Any) }, to: &out)
+    }
+
+    /// An object's members, written in key order.
+    static func append(members: [(String, Any)], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
-        var first = true
-        for key in object.keys.sorted() {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            append(string: key, to: &out)
+        for (i, member) in members.sorted(by: { $0.0 < $1.0 }).enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            append(string: member.0, to: &out)
             out.append(UInt8(ascii: ":"))
-            append(object[key]!, to: &out)
+            append(member.1, to: &out)
         }
         out.append(UInt8(ascii: "}"))
     }
 
+    @inline(__always)
     static func append(array: [some Any], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
-        for (i, element) in array.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            append(element, to: &out)
+        var first = true
+        for element in array {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            append(element as Any, to: &out)
         }
         out.append(UInt8(ascii: "]"))
     }
@@ -76,6 +84,12 @@ enum JSONWriter {
 
     static func append(string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings (ids, keys, names) need no escape: copied whole.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: string.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
         for byte in string.utf8 {
             switch byte {
@@ -93,4 +107,17 @@ enum JSONWriter {
         }
         out.append(UInt8(ascii: "\""))
     }
+}
+
+/// Arrays and string-keyed dictionaries of any element type, found by one conformance check.
+protocol JSONContainer {
+    func appendJSON(to out: inout [UInt8])
+}
+
+extension Array: JSONContainer {
+    func appendJSON(to out: inout [UInt8]) { JSONWriter.append(array: self, to: &out) }
+}
+
+extension Dictionary: JSONContainer where Key == String {
+    func appendJSON(to out: inout [UInt8]) { JSONWriter.append(object: self, to: &out) }
 }

@@ -96,6 +96,7 @@ public struct RolloutController: Sendable {
     }
 
     /// Stops the rollout in flight and puts the stable version back.
+    @discardableResult
     public func abort(_ model: String, reason: String, now: Int64) throws -> [RolloutStore.Transition] {
         guard let rollout = try rollouts.inFlight(model) else {
             throw RolloutStore.RolloutError("model \(model) has no rollout in flight to abort" + (try latestSummary(model)))

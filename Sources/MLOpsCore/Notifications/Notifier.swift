@@ -1,11 +1,9 @@
+import CCurl
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GRDB
 
-/// Delivers the outbox to the targets jobs.yaml names: webhooks (a JSON POST through Foundation's
-/// URL loading, libcurl here) and commands. Each attempt is an audit row; a failed target is
+/// Delivers the outbox to the targets jobs.yaml names: webhooks (a JSON POST through libcurl,
+/// loaded when the first webhook is sent) and commands. Each attempt is an audit row; a failed target is
 /// retried with exponential backoff by this or a later process until its attempts run out.
 /// Delivery never throws: an unreachable receiver is recorded, not raised.
 public struct Notifier: Sendable {
@@ -42,7 +40,7 @@ public struct Notifier: Sendable {
                     """, arguments: [now])
             }) ?? []
             for row in due { await deliver(row, report: &report) }
-            let waiting = try? await store.database.read { db in
+            let waiting = try? store.database.read { db in
                 try Row.fetchOne(db, sql: "SELECT MIN(next_attempt_time) AS next, COUNT(*) AS n FROM notifications WHERE state = 'pending'")
             }
             report.pending = waiting?["n"] ?? 0
@@ -85,21 +83,33 @@ public struct Notifier: Sendable {
     func attempt(_ target: NotifyTarget, _ row: Outbox.Pending) async -> String? {
         switch target.kind {
         case let .webhook(url):
-            guard let endpoint = URL(string: url) else { return "'\(url)' is not a URL" }
-            var request = URLRequest(url: endpoint, timeoutInterval: target.timeout.seconds)
-            request.httpMethod = "POST"
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue("mlops/\(MLOpsVersion.current)", forHTTPHeaderField: "User-Agent")
-            request.httpBody = Data(row.payload.utf8)
-            do {
-                let (_, response) = try await URLSession.shared.data(for: request)
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                return (200..<300).contains(status) ? nil : "HTTP \(status)"
-            } catch {
-                return (error as NSError).localizedDescription
+            guard let endpoint = URL(string: url), let scheme = endpoint.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+                return "'\(url)' is not an http(s) URL"
             }
+            return await Self.post(url, body: row.payload, timeout: target.timeout)
         case let .command(command):
             return await runCommand(command, row: row, timeout: target.timeout)
+        }
+    }
+
+    /// A JSON POST on a worker thread (libcurl blocks); the error, or nil on a 2xx answer.
+    static func post(_ url: String, body: String, timeout: SpecDuration) async -> String? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let headers = ["Content-Type: application/json", "User-Agent: mlops/\(MLOpsVersion.current)"]
+                var error = [CChar](repeating: 0, count: 512)
+                let body = Array(body.utf8)
+                let status = withArrayOfCStrings(headers) { headerPointers in
+                    body.withUnsafeBufferPointer { bytes in
+                        bytes.withMemoryRebound(to: CChar.self) { chars in
+                            mlops_http_post(url, chars.baseAddress, chars.count, headerPointers, Int32(headers.count),
+                                            max(1, Int(timeout.seconds * 1000)), &error, error.count)
+                        }
+                    }
+                }
+                continuation.resume(returning: status < 0 ? String(cString: error)
+                    : (200..<300).contains(status) ? nil : "HTTP \(status)")
+            }
         }
     }
 
@@ -135,4 +145,12 @@ public struct Notifier: Sendable {
             }
         }
     }
+}
+
+/// C strings for a C array argument, alive for the call.
+func withArrayOfCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer<CChar>($0) }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -92,6 +92,40 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, 
         self.kind = kind
     }
 
+    /// Read by column rather than through Codable: listings and searches read a thousand runs at
+    /// a time, and the decoder was a tenth of a search's time.
+    public init(row: Row) throws {
+        id = row["run_uuid"]
+        experimentID = row["experiment_id"]
+        name = row["name"]
+        let statusText: String = row["status"], kindText: String = row["kind"]
+        guard let status = RunStatus(rawValue: statusText), let kind = RunKind(rawValue: kindText) else {
+            throw Tracker.TrackingError("run \(id) has status '\(statusText)' and kind '\(kindText)', which this mlops does not know")
+        }
+        self.status = status
+        self.kind = kind
+        startTime = row["start_time"]
+        endTime = row["end_time"]
+        lifecycleStage = row["lifecycle_stage"]
+        artifactURI = row["artifact_uri"]
+        userID = row["user_id"]
+        parentRunID = row["parent_run_id"]
+        job = row["job"]
+        stage = row["stage"]
+        attempt = row["attempt"]
+        trigger = row["trigger"]
+        outcome = (row["outcome"] as String?).flatMap(RunOutcome.init(rawValue:))
+        exitCode = row["exit_code"]
+        message = row["message"]
+        pid = row["pid"]
+        pidStartTime = row["pid_start_time"]
+        bootID = row["boot_id"]
+        host = row["host"]
+        heartbeatTime = row["heartbeat_time"]
+        specSHA256 = row["spec_sha256"]
+        gitCommit = row["git_commit"]
+    }
+
     /// 32 lowercase hex characters, as MLflow's run ids.
     public static func newID() -> String {
         UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()

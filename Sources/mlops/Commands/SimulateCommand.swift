@@ -57,7 +57,7 @@ struct SimulateCommand: AsyncParsableCommand {
         settings.driftWeek = driftWeek > 0 ? driftWeek : nil
         settings.badCandidateWeek = badCandidateWeek
         let logPath = root + "/simulation.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let logFile = FileHandle(forWritingAtPath: logPath)
         let log = DaemonLog { line in logFile?.write(Data(line.utf8)) }
         let result = try await reportingErrors { () -> [SimulationWeek] in
