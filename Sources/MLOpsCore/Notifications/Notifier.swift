@@ -107,7 +107,7 @@ public struct Notifier: Sendable {
                         }
                     }
                 }
-                continuation.resume(returning: status < 0 ? String(cString: error)
+                continuation.resume(returning: status < 0 ? String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                     : (200..<300).contains(status) ? nil : "HTTP \(status)")
             }
         }

@@ -104,46 +104,41 @@ struct MLflowLoggedModels: Sendable {
         }
     }
 
-    func delete(_ f: MLflowFields) throws -> [String: Any] {
+    /// A write to the one active logged model that the request's `model_id` names.
+    func write(_ f: MLflowFields, _ body: (Database, String) throws -> Void) throws -> [String: Any] {
         let id = try f.required("model_id")
         try store.database.write { db in
             _ = try row(db, id)
+            try body(db, id)
+        }
+        return [:]
+    }
+
+    func delete(_ f: MLflowFields) throws -> [String: Any] {
+        try write(f) { db, id in
             try db.execute(sql: "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = ? WHERE model_id = ?", arguments: [Store.nowMillis(), id])
             try AuditLog.record(db, entityType: "logged_model", entityID: id, action: "delete")
         }
-        return [:]
     }
 
     func setTags(_ f: MLflowFields) throws -> [String: Any] {
-        let id = try f.required("model_id")
         let tags = try f.keyValues("tags")
         for (key, value) in tags { try MLflowService.validateTag(key, value) }
-        try store.database.write { db in
-            _ = try row(db, id)
-            try upsert(db, id, tags: tags)
-        }
-        return [:]
+        return try write(f) { db, id in try upsert(db, id, tags: tags) }
     }
 
     func deleteTag(_ f: MLflowFields) throws -> [String: Any] {
-        let id = try f.required("model_id"), key = try f.required("tag_key")
-        try store.database.write { db in
-            _ = try row(db, id)
+        let key = try f.required("tag_key")
+        return try write(f) { db, id in
             try db.execute(sql: "DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?", arguments: [id, key])
             guard db.changesCount > 0 else { throw MLflowError(.resourceDoesNotExist, "No tag with key '\(key)' found for model with ID '\(id)'.") }
         }
-        return [:]
     }
 
     func logParams(_ f: MLflowFields) throws -> [String: Any] {
-        let id = try f.required("model_id")
         let params = try f.keyValues("params")
         for (key, value) in params { try MLflowService.validateParam(key, value) }
-        try store.database.write { db in
-            _ = try row(db, id)
-            try insert(db, id, params: params)
-        }
-        return [:]
+        return try write(f) { db, id in try insert(db, id, params: params) }
     }
 
     func insert(_ db: Database, _ id: String, params: [String: String]) throws {
