@@ -20,6 +20,7 @@ enum JSONWriter {
         if type == String.self { append(string: value as! String, to: &out) }
         else if type == Int64.self { out.append(contentsOf: String(value as! Int64).utf8) }
         else if type == Double.self { append(double: value as! Double, to: &out) }
+        else if type == RawJSON.self { out += (value as! RawJSON).bytes }
         else if type == [String: Any].self { append(object: value as! [String: Any], to: &out) }
         else if type == [[String: Any]].self { append(array: value as! [[String: Any]], to: &out) }
         else if type == [[String: String]].self { append(array: value as! [[String: String]], to: &out) }

@@ -254,8 +254,11 @@ class MLflowClientTests(unittest.TestCase):
         y = (X[:, 0] + 0.2 * X[:, 1] > 0.6).astype(int)
         estimator = LogisticRegression(C=0.5).fit(X, y)
         eid = mlflow.set_experiment("logged-models").experiment_id
+        import pandas as pd
+        train = mlflow.data.from_pandas(pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=y), name="train", targets="y")
         with mlflow.start_run() as run:
             mlflow.log_param("C", 0.5)
+            mlflow.log_input(train, context="training")
             mlflow.log_metric("auc", 0.93)
             info = mlflow.sklearn.log_model(estimator, name="model", input_example=X[:2])
             mlflow.log_metric("holdout_auc", 0.91, model_id=info.model_id, dataset=None)
@@ -268,6 +271,10 @@ class MLflowClientTests(unittest.TestCase):
         self.assertEqual(logged.params.get("C"), "0.5")
         self.assertEqual(sorted(m.key for m in logged.metrics), ["auc", "holdout_auc"])
         self.assertEqual(self.client.get_run(run_id).outputs.model_outputs[0].model_id, info.model_id)
+        # The dataset the run read, with its context, as logged.
+        (dataset_input,) = self.client.search_runs([eid], f"attributes.run_id = '{run_id}'")[0].inputs.dataset_inputs
+        self.assertEqual((dataset_input.dataset.name, dataset_input.dataset.digest), ("train", train.digest))
+        self.assertEqual({t.key: t.value for t in dataset_input.tags}.get("mlflow.data.context"), "training")
         # log_model re-logs the run's metrics against the model; the run keeps one point.
         self.assertEqual(len(self.client.get_metric_history(run_id, "auc")), 1)
         files = [f.path for f in self.client.list_logged_model_artifacts(info.model_id)]

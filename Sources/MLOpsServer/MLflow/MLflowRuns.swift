@@ -18,43 +18,6 @@ extension MLflowService {
         return run
     }
 
-    func runObject(_ db: Database, _ run: RunRecord) throws -> [String: Any] {
-        try runObjects(db, [run])[0]
-    }
-
-    /// Many runs' objects with one query per table rather than five per run: a search page of a
-    /// thousand runs is what a client's `search_runs` waits for.
-    func runObjects(_ db: Database, _ runs: [RunRecord]) throws -> [[String: Any]] {
-        guard !runs.isEmpty else { return [] }
-        let ids = runs.map(\.id)
-        let marks = ids.map { _ in "?" }.joined(separator: ",")
-        func grouped(_ sql: String) throws -> [String: [Row]] {
-            Dictionary(grouping: try Row.fetchAll(db, sql: sql, arguments: StatementArguments(ids)), by: { $0["run_uuid"] as String })
-        }
-        let metrics = try grouped("SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN (\(marks)) ORDER BY key")
-        let params = try grouped("SELECT run_uuid, key, value FROM params WHERE run_uuid IN (\(marks)) ORDER BY key")
-        let tags = try grouped("SELECT run_uuid, key, value FROM tags WHERE run_uuid IN (\(marks)) ORDER BY key")
-        let inputs = try grouped("SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (\(marks)) ORDER BY rowid")
-        let outputs = try grouped("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN (\(marks)) ORDER BY rowid")
-        return runs.map { run in
-            var datasets: [[String: Any]] = [], models: [[String: Any]] = []
-            for row in inputs[run.id] ?? [] {
-                guard let body = (try? JSONBody.parse(row["body"] as String)) as? [String: Any] else { continue }
-                if row["kind"] as String == "dataset" { datasets.append(body) } else { models.append(body) }
-            }
-            return [
-                "info": MLflowEntities.runInfo(run),
-                "data": [
-                    "metrics": (metrics[run.id] ?? []).map { MLflowEntities.metric(MetricPoint(row: $0)) },
-                    "params": (params[run.id] ?? []).map(MLflowEntities.keyValue),
-                    "tags": (tags[run.id] ?? []).map(MLflowEntities.keyValue),
-                ],
-                "inputs": ["dataset_inputs": datasets, "model_inputs": models],
-                "outputs": ["model_outputs": (outputs[run.id] ?? []).map { ["model_id": $0["model_id"] as String, "step": $0["step"] as Int64] as [String: Any] }],
-            ]
-        }
-    }
-
     func createRun(_ f: MLflowFields) throws -> [String: Any] {
         let experiment = try f.string("experiment_id") ?? "0"
         var tags = try f.keyValues("tags")
@@ -73,13 +36,13 @@ extension MLflowService {
             let location = (row["artifact_location"] as String?) ?? "mlflow-artifacts:/\(experiment)"
             run.artifactURI = "\(location.hasSuffix("/") ? String(location.dropLast()) : location)/\(run.id)/artifacts"
             try Tracker.create(db, run, params: [:], tags: tags)
-            return ["run": try runObject(db, run)]
+            return ["run": try runJSON(db, run)]
         }
     }
 
     func getRun(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.runID()
-        return try store.database.read { db in ["run": try runObject(db, try runRecord(db, id))] }
+        return try store.database.read { db in ["run": try runJSON(db, try runRecord(db, id))] }
     }
 
     func updateRun(_ f: MLflowFields) throws -> [String: Any] {
@@ -313,7 +276,7 @@ extension MLflowService {
         return try store.database.read { db in
             let (sql, arguments) = search.compile()
             let runs = Array(try RunRecord.fetchAll(db, sql: sql, arguments: arguments).prefix(maxResults + 1))
-            var result: [String: Any] = ["runs": try runObjects(db, Array(runs.prefix(maxResults)))]
+            var result: [String: Any] = ["runs": try runsJSON(db, Array(runs.prefix(maxResults)))]
             if runs.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: search.offset + maxResults) }
             return result
         }
