@@ -405,6 +405,11 @@ extension Store {
                 ALTER TABLE model_versions ADD COLUMN model_id TEXT;
                 """)
         }
+        migrator.registerMigration("v11: runs by experiment") { db in
+            // MLflow's clients search within experiments; without it a search reads every run of
+            // the store, job and stage runs included.
+            try db.execute(sql: "CREATE INDEX runs_by_experiment ON runs(experiment_id, start_time DESC)")
+        }
         return migrator
     }
 }
