@@ -72,6 +72,7 @@ int mlops_http_post(const char *url, const char *body, size_t body_length,
         snprintf(error, error_capacity, "%s", curl.load_error);
         return -1;
     }
+    if (!body) body = "";
     void *handle = curl.easy_init();
     if (!handle) {
         snprintf(error, error_capacity, "curl_easy_init failed");

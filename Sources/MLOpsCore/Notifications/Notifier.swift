@@ -1,4 +1,3 @@
-import CCurl
 import Foundation
 import GRDB
 
@@ -86,30 +85,9 @@ public struct Notifier: Sendable {
             guard let endpoint = URL(string: url), let scheme = endpoint.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
                 return "'\(url)' is not an http(s) URL"
             }
-            return await Self.post(url, body: row.payload, timeout: target.timeout)
+            return await WebhookPost.send(url, body: row.payload, timeout: target.timeout)
         case let .command(command):
             return await runCommand(command, row: row, timeout: target.timeout)
-        }
-    }
-
-    /// A JSON POST on a worker thread (libcurl blocks); the error, or nil on a 2xx answer.
-    static func post(_ url: String, body: String, timeout: SpecDuration) async -> String? {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let headers = ["Content-Type: application/json", "User-Agent: mlops/\(MLOpsVersion.current)"]
-                var error = [CChar](repeating: 0, count: 512)
-                let body = Array(body.utf8)
-                let status = withArrayOfCStrings(headers) { headerPointers in
-                    body.withUnsafeBufferPointer { bytes in
-                        bytes.withMemoryRebound(to: CChar.self) { chars in
-                            mlops_http_post(url, chars.baseAddress, chars.count, headerPointers, Int32(headers.count),
-                                            max(1, Int(timeout.seconds * 1000)), &error, error.count)
-                        }
-                    }
-                }
-                continuation.resume(returning: status < 0 ? String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                    : (200..<300).contains(status) ? nil : "HTTP \(status)")
-            }
         }
     }
 
@@ -145,12 +123,4 @@ public struct Notifier: Sendable {
             }
         }
     }
-}
-
-/// C strings for a C array argument, alive for the call.
-func withArrayOfCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-    let copies = strings.map { strdup($0) }
-    defer { copies.forEach { free($0) } }
-    let pointers = copies.map { UnsafePointer<CChar>($0) }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
