@@ -37,6 +37,8 @@ class MLflowClientTests(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.terminate()
         cls.server.wait(timeout=10)
+        cls.server.stdout.close()
+        cls.server.stderr.close()
         shutil.rmtree(cls.workspace, ignore_errors=True)
 
     def mlops(self, *args):
@@ -321,6 +323,8 @@ class MLflowClientTests(unittest.TestCase):
         self.assertEqual([m.name for m in rest], ["second"])
         self.assertEqual([m.name for m in self.client.search_logged_models([eid], filter_string="model_type = 'agent'")], ["second"])
         self.assertEqual([m.name for m in self.client.search_logged_models([eid], filter_string="status = 'READY'")], ["first"])
+        # As MLflow's SQL join: != matches a model that has the tag with another value, not one without it.
+        self.assertEqual([m.name for m in self.client.search_logged_models([eid], filter_string="tags.stage != 'prod'")], ["first"])
         self.client.delete_logged_model(second.model_id)
         self.assertEqual([m.name for m in self.client.search_logged_models([eid])], ["first"])
         with self.assertRaises(MlflowException) as caught:

@@ -65,9 +65,9 @@ extension MLflowLoggedModels {
                     clauses.append(expression)
                     args += [c.key] + metricArgs + values
                 case .param:
-                    clauses.append(MLflowRegistry.tagClause(c, table: "logged_model_params", match: "t.model_id = m.model_id", args: &args))
+                    clauses.append(MLflowFilterSQL.keyValue(c, table: "logged_model_params", match: "t.model_id = m.model_id", args: &args))
                 case .tag:
-                    clauses.append(MLflowRegistry.tagClause(c, table: "logged_model_tags", match: "t.model_id = m.model_id", args: &args))
+                    clauses.append(MLflowFilterSQL.keyValue(c, table: "logged_model_tags", match: "t.model_id = m.model_id", args: &args))
                 }
             }
         }

@@ -168,7 +168,7 @@ extension MLflowRegistry {
                     clauses.append(expression)
                     args += values
                 case .tag:
-                    clauses.append(Self.tagClause(c, table: "model_version_tags", match: "t.name = model_versions.name AND t.version = model_versions.version", args: &args))
+                    clauses.append(MLflowFilterSQL.keyValue(c, table: "model_version_tags", match: "t.name = model_versions.name AND t.version = model_versions.version", args: &args))
                 default:
                     throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': filter model versions on name, run_id, source, version or tags.KEY")
                 }
@@ -198,7 +198,7 @@ extension MLflowRegistry {
                 clauses.append(expression)
                 args += values
             case .tag:
-                clauses.append(tagClause(c, table: "registered_model_tags", match: "t.name = \(column)", args: &args))
+                clauses.append(MLflowFilterSQL.keyValue(c, table: "registered_model_tags", match: "t.name = \(column)", args: &args))
             default:
                 throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': filter registered models on name or tags.KEY")
             }
@@ -206,14 +206,4 @@ extension MLflowRegistry {
         return (clauses.joined(separator: " AND "), StatementArguments(args))
     }
 
-    /// A tag comparison. `!=` also matches what has no such tag (the client excludes prompts with
-    /// `tag.mlflow.prompt.is_prompt != 'true'` and means every plain model).
-    static func tagClause(_ c: RunFilter.Comparison, table: String, match: String, args: inout [any DatabaseValueConvertible]) -> String {
-        var positive = c
-        if c.comparator == "!=" { positive.comparator = "=" }
-        let (expression, values) = RunSearch.comparisonSQL(positive, column: "t.value")
-        args.append(c.key)
-        args += values
-        return "\(c.comparator == "!=" ? "NOT " : "")EXISTS (SELECT 1 FROM \(table) t WHERE \(match) AND t.key = ? AND \(expression))"
-    }
 }

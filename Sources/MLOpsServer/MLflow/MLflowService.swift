@@ -163,10 +163,7 @@ struct MLflowService: Sendable {
             for comparison in filter.comparisons {
                 switch comparison.entity {
                 case .tag:
-                    let (expression, values) = RunSearch.comparisonSQL(comparison, column: "t.value")
-                    clauses.append("EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ? AND \(expression))")
-                    args.append(comparison.key)
-                    args += values
+                    clauses.append(MLflowFilterSQL.keyValue(comparison, table: "experiment_tags", match: "t.experiment_id = e.experiment_id", args: &args))
                 case .attribute:
                     let (expression, values) = RunSearch.comparisonSQL(comparison, column: "e.\(comparison.key)")
                     clauses.append(expression)
