@@ -361,6 +361,7 @@ class MLflowClientTests(unittest.TestCase):
                     "    mlflow.log_param('alpha', 0.5)\n"
                     "    mlflow.log_metric('rmse', 0.25)\n"
                     "    mlflow.log_metric('r2', 0.9)\n"
+                    "    mlflow.create_external_model(name='scorer')\n"
                     "    print('RUN', run.info.run_id)\n")
         import sys
         with open(os.path.join(self.workspace, "jobs.yaml"), "w") as f:
@@ -377,6 +378,11 @@ class MLflowClientTests(unittest.TestCase):
         self.assertEqual(gate["metrics"]["gate_passed"], 1)
         self.assertEqual(stage["params"].get("alpha"), "0.5")
         self.assertAlmostEqual(stage["metrics"]["rmse"], 0.25)
+        # The model the script logged is the stage's, in JSON and in the table.
+        (model,) = stage["logged_models"]
+        self.assertEqual((model["name"], model["status"]), ("scorer", "READY"))
+        self.assertEqual(self.client.get_logged_model(model["model_id"]).source_run_id, stage["run_id"])
+        self.assertIn(f"scorer models:/{model['model_id']} (READY)", self.mlops("runs", "show", job["run_id"]))
         # And the client reads what mlops recorded: the job run with its rolled-up metric.
         got = self.client.get_run(job["run_id"])
         self.assertEqual(got.info.status, "FINISHED")

@@ -246,6 +246,28 @@ public struct Tracker: Sendable {
         }
     }
 
+    /// A model a run logged through MLflow 3's API (`mlflow.<flavor>.log_model`), which
+    /// `register_model("models:/ID")` can turn into a registered version.
+    public struct LoggedModel: Sendable, Hashable {
+        public var id: String
+        public var name: String
+        /// READY, PENDING or UPLOAD_FAILED.
+        public var status: String
+        public var uri: String { "models:/\(id)" }
+    }
+
+    /// The logged models a run produced: those it logged, and those it names as outputs.
+    public func loggedModels(of runID: String) throws -> [LoggedModel] {
+        try store.database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT model_id, name, status FROM logged_models
+                WHERE lifecycle_stage = 'active' AND (source_run_id = ? OR model_id IN (SELECT model_id FROM run_outputs WHERE run_uuid = ?))
+                ORDER BY creation_time, model_id
+                """, arguments: [runID, runID])
+                .map { LoggedModel(id: $0["model_id"], name: $0["name"], status: String(($0["status"] as String).replacingOccurrences(of: "LOGGED_MODEL_", with: ""))) }
+        }
+    }
+
     public func latestMetrics(of runID: String) throws -> [MetricPoint] {
         try store.database.read { db in
             try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? ORDER BY key", arguments: [runID])

@@ -5,7 +5,7 @@ import MLOpsCore
 struct RunsShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show a job run: each stage attempt with its status, exit code, params, metrics, tags, artifacts and logs.")
+        abstract: "Show a job run: each stage attempt with its status, exit code, params, metrics, tags, logged models, artifacts and logs.")
 
     @Argument(help: "A run id, or an unambiguous prefix of one.")
     var id: String
@@ -29,6 +29,10 @@ struct RunsShowCommand: AsyncParsableCommand {
                 object["tags"] = try tracker.tags(of: r.id)
                 object["metrics"] = Dictionary(try tracker.latestMetrics(of: r.id).map { ($0.key, $0.value.isNaN ? "NaN" as Any : $0.value as Any) }, uniquingKeysWith: { a, _ in a })
                 if r.kind == .stage, let uri = r.artifactURI { object["artifacts"] = Self.artifacts(in: uri) }
+                let models = try tracker.loggedModels(of: r.id)
+                if !models.isEmpty {
+                    object["logged_models"] = models.map { ["model_id": $0.id, "name": $0.name, "status": $0.status, "uri": $0.uri] }
+                }
                 if let logs = r.logPaths { object["logs"] = ["stdout": logs.stdout, "stderr": logs.stderr] }
                 return object
             }
@@ -68,6 +72,8 @@ struct RunsShowCommand: AsyncParsableCommand {
                 if !childParams.isEmpty { c.write("  params:    \(childParams.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n") }
                 if !childMetrics.isEmpty { c.write("  metrics:   \(childMetrics.map { "\($0.key)=\(Formatting.number($0.value))" }.joined(separator: " "))\n") }
                 if !tags.isEmpty { c.write("  tags:      \(tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n") }
+                let models = try tracker.loggedModels(of: child.id)
+                if !models.isEmpty { c.write("  models:    \(models.map { "\($0.name) \($0.uri) (\($0.status))" }.joined(separator: ", "))\n") }
                 if let uri = child.artifactURI {
                     let files = Self.artifacts(in: uri)
                     c.write("  artifacts: \(uri)\(files.isEmpty ? "" : " (\(files.joined(separator: ", ")))")\n")
