@@ -300,6 +300,32 @@ class MLflowClientTests(unittest.TestCase):
             self.client.search_logged_models([eid], filter_string="metrics.auc >>> 1")
         self.assertEqual(caught.exception.error_code, "INVALID_PARAMETER_VALUE")
 
+    def test_sklearn_autolog_of_a_grid_search(self):
+        try:
+            import numpy as np
+            from sklearn.linear_model import LogisticRegression
+            from sklearn.model_selection import GridSearchCV
+        except ImportError:
+            if os.environ.get("MLOPS_REQUIRE_MLFLOW"):
+                raise
+            self.skipTest("scikit-learn is not installed beside the mlflow client")
+        rng = np.random.default_rng(11)
+        X = rng.random((150, 3))
+        y = (X[:, 0] > 0.5).astype(int)
+        mlflow.set_experiment("autolog")
+        mlflow.sklearn.autolog(log_models=True, silent=True)
+        try:
+            with mlflow.start_run() as run:
+                GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=3).fit(X, y)
+        finally:
+            mlflow.sklearn.autolog(disable=True)
+        parent = self.client.get_run(run.info.run_id)
+        self.assertIn("best_C", parent.data.params)
+        self.assertIn("training_roc_auc", parent.data.metrics)
+        self.assertEqual(len(parent.outputs.model_outputs), 2)  # the search and its best estimator
+        children = self.client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+        self.assertEqual(sorted(c.data.params["C"] for c in children), ["0.1", "1.0"])
+
     def test_logged_model_lifecycle_tags_params_and_errors(self):
         eid = self.client.create_experiment("logged-lifecycle")
         first = self.client.create_logged_model(eid, name="first", params={"depth": "3"}, tags={"team": "growth"})
