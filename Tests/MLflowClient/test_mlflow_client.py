@@ -243,14 +243,19 @@ class MLflowClientTests(unittest.TestCase):
 
     # MLflow 3's logged models
 
-    def test_log_model_register_and_load_with_scikit_learn(self):
+    def require_scikit_learn(self):
+        """scikit-learn beside the client, as scripts/test installs it; a skip only when not required."""
         try:
-            import numpy as np
-            from sklearn.linear_model import LogisticRegression
+            import sklearn  # noqa: F401
         except ImportError:
             if os.environ.get("MLOPS_REQUIRE_MLFLOW"):
                 raise
             self.skipTest("scikit-learn is not installed beside the mlflow client")
+
+    def test_log_model_register_and_load_with_scikit_learn(self):
+        self.require_scikit_learn()
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
         rng = np.random.default_rng(7)
         X = rng.random((200, 3))
         y = (X[:, 0] + 0.2 * X[:, 1] > 0.6).astype(int)
@@ -301,14 +306,10 @@ class MLflowClientTests(unittest.TestCase):
         self.assertEqual(caught.exception.error_code, "INVALID_PARAMETER_VALUE")
 
     def test_sklearn_autolog_of_a_grid_search(self):
-        try:
-            import numpy as np
-            from sklearn.linear_model import LogisticRegression
-            from sklearn.model_selection import GridSearchCV
-        except ImportError:
-            if os.environ.get("MLOPS_REQUIRE_MLFLOW"):
-                raise
-            self.skipTest("scikit-learn is not installed beside the mlflow client")
+        self.require_scikit_learn()
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import GridSearchCV
         rng = np.random.default_rng(11)
         X = rng.random((150, 3))
         y = (X[:, 0] > 0.5).astype(int)
