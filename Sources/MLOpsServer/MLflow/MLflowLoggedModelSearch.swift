@@ -46,24 +46,16 @@ extension MLflowLoggedModels {
         }
         var clauses = ["m.lifecycle_stage = 'active'", "m.experiment_id IN (\(experimentIDs.map { _ in "?" }.joined(separator: ",")))"]
         var args: [any DatabaseValueConvertible] = experimentIDs
-        if let text = try f.string("filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
-            let filter: RunFilter
-            do { filter = try RunFilter(parsing: text, vocabulary: Self.vocabulary) } catch {
-                throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': \(error.description)")
-            }
+        if let filter = try MLflowFilterSQL.parse(f.string("filter"), Self.vocabulary) {
             for var c in filter.comparisons {
                 switch c.entity {
                 case .attribute:
                     if c.key == "status", case let .string(s) = c.value, !s.hasPrefix("LOGGED_MODEL_") { c.value = .string("LOGGED_MODEL_" + s) }
-                    let (expression, values) = RunSearch.comparisonSQL(c, column: Self.column(c.key))
-                    clauses.append(expression)
-                    args += values
+                    clauses.append(MLflowFilterSQL.compare(c, column: Self.column(c.key), args: &args))
                 case .metric:
-                    var metricArgs: [any DatabaseValueConvertible] = []
-                    let latest = Self.latestMetricSQL(datasets: datasets, args: &metricArgs)
-                    let (expression, values) = RunSearch.comparisonSQL(c, column: latest)
-                    clauses.append(expression)
-                    args += [c.key] + metricArgs + values
+                    args.append(c.key)
+                    let latest = Self.latestMetricSQL(datasets: datasets, args: &args)
+                    clauses.append(MLflowFilterSQL.compare(c, column: latest, args: &args))
                 case .param:
                     clauses.append(MLflowFilterSQL.keyValue(c, table: "logged_model_params", match: "t.model_id = m.model_id", args: &args))
                 case .tag:

@@ -155,22 +155,16 @@ extension MLflowRegistry {
     func searchVersions(_ f: MLflowFields) throws -> [String: Any] {
         var clauses: [String] = []
         var args: [any DatabaseValueConvertible] = []
-        if let text = try f.string("filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
-            let filter: RunFilter
-            do { filter = try RunFilter(parsing: text, vocabulary: Self.versionVocabulary) } catch {
-                throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': \(error.description)")
-            }
+        let text = try f.string("filter")
+        if let filter = try MLflowFilterSQL.parse(text, Self.versionVocabulary) {
             for c in filter.comparisons {
                 switch c.entity {
                 case .attribute:
-                    let column = c.key == "run_id" ? "source_run_id" : c.key
-                    let (expression, values) = RunSearch.comparisonSQL(c, column: column)
-                    clauses.append(expression)
-                    args += values
+                    clauses.append(MLflowFilterSQL.compare(c, column: c.key == "run_id" ? "source_run_id" : c.key, args: &args))
                 case .tag:
                     clauses.append(MLflowFilterSQL.keyValue(c, table: "model_version_tags", match: "t.name = model_versions.name AND t.version = model_versions.version", args: &args))
                 default:
-                    throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': filter model versions on name, run_id, source, version or tags.KEY")
+                    throw MLflowError(.invalidParameterValue, "Invalid filter '\(text ?? "")': filter model versions on name, run_id, source, version or tags.KEY")
                 }
             }
         }
@@ -184,23 +178,17 @@ extension MLflowRegistry {
 
     /// `name = 'x'` or `name LIKE '%x%'` (the filters MLflow's registered-model search takes).
     static func nameFilter(_ text: String?, column: String) throws -> (String, StatementArguments) {
-        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return ("1", []) }
-        let filter: RunFilter
-        do { filter = try RunFilter(parsing: text, vocabulary: modelVocabulary) } catch {
-            throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': \(error.description)")
-        }
+        guard let filter = try MLflowFilterSQL.parse(text, modelVocabulary) else { return ("1", []) }
         var clauses: [String] = []
         var args: [any DatabaseValueConvertible] = []
         for c in filter.comparisons {
             switch c.entity {
             case .attribute:
-                let (expression, values) = RunSearch.comparisonSQL(c, column: column)
-                clauses.append(expression)
-                args += values
+                clauses.append(MLflowFilterSQL.compare(c, column: column, args: &args))
             case .tag:
                 clauses.append(MLflowFilterSQL.keyValue(c, table: "registered_model_tags", match: "t.name = \(column)", args: &args))
             default:
-                throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': filter registered models on name or tags.KEY")
+                throw MLflowError(.invalidParameterValue, "Invalid filter '\(text ?? "")': filter registered models on name or tags.KEY")
             }
         }
         return (clauses.joined(separator: " AND "), StatementArguments(args))

@@ -18,6 +18,15 @@ extension MLflowService {
         return run
     }
 
+    /// A write to an active run in one transaction, answered as MLflow answers writes: `{}`.
+    func writeActiveRun(_ id: String, _ body: (Database) throws -> Void) throws -> [String: Any] {
+        try store.database.write { db in
+            _ = try activeRun(db, id)
+            try body(db)
+        }
+        return [:]
+    }
+
     func createRun(_ f: MLflowFields) throws -> [String: Any] {
         let experiment = try f.string("experiment_id") ?? "0"
         var tags = try f.keyValues("tags")
@@ -86,12 +95,10 @@ extension MLflowService {
         guard let timestamp = try f.int64("timestamp") else { throw MLflowError.missing("timestamp") }
         let point = MetricPoint(key: key, value: value, timestamp: timestamp, step: try f.int64("step") ?? 0)
         let modelMetric = try MLflowLoggedModels.ModelMetric(point, f)
-        try store.database.write { db in
-            _ = try activeRun(db, id)
+        return try writeActiveRun(id) { db in
             try Tracker.insertMetrics(db, runID: id, [point])
             if let modelMetric { try MLflowLoggedModels.insert(db, runID: id, [modelMetric]) }
         }
-        return [:]
     }
 
     func logParam(_ f: MLflowFields) throws -> [String: Any] {
@@ -99,11 +106,9 @@ extension MLflowService {
         let key = try f.required("key")
         let value = try f.string("value") ?? ""
         try Self.validateParam(key, value)
-        try store.database.write { db in
-            _ = try activeRun(db, id)
+        return try writeActiveRun(id) { db in
             try insertParams(db, id, [key: value])
         }
-        return [:]
     }
 
     static func validateParam(_ key: String, _ value: String) throws {
@@ -130,11 +135,9 @@ extension MLflowService {
         let key = try f.required("key")
         let value = try f.string("value") ?? ""
         try Self.validateTag(key, value)
-        try store.database.write { db in
-            _ = try activeRun(db, id)
+        return try writeActiveRun(id) { db in
             try setTags(db, id, [key: value])
         }
-        return [:]
     }
 
     static func validateTag(_ key: String, _ value: String) throws {
@@ -155,12 +158,10 @@ extension MLflowService {
     func deleteTag(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.runID()
         let key = try f.required("key")
-        try store.database.write { db in
-            _ = try activeRun(db, id)
+        return try writeActiveRun(id) { db in
             try db.execute(sql: "DELETE FROM tags WHERE run_uuid = ? AND key = ?", arguments: [id, key])
             guard db.changesCount > 0 else { throw MLflowError(.resourceDoesNotExist, "No tag with name: \(key) in run with id \(id)") }
         }
-        return [:]
     }
 
     /// One transaction: all of the batch is recorded, or none of it.
@@ -208,21 +209,18 @@ extension MLflowService {
             try Self.validateTag(key, value)
             tags[key] = value
         }
-        try store.database.write { db in
-            _ = try activeRun(db, id)
+        return try writeActiveRun(id) { db in
             try insertParams(db, id, params)
             try setTags(db, id, tags)
             try Tracker.insertMetrics(db, runID: id, points)
             try MLflowLoggedModels.insert(db, runID: id, modelMetrics)
         }
-        return [:]
     }
 
     func logInputs(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.runID()
         let datasets = try f.objects("datasets"), models = try f.objects("models")
-        try store.database.write { db in
-            _ = try activeRun(db, id)
+        return try writeActiveRun(id) { db in
             let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO run_inputs (run_uuid, kind, name, digest, body) VALUES (?, ?, ?, ?, ?)")
             for (i, input) in datasets.enumerated() {
                 guard let dataset = input.nested("dataset") else { throw MLflowError.missing("datasets[\(i)].dataset") }
@@ -235,14 +233,12 @@ extension MLflowService {
                 try insert.execute(arguments: [id, "model", modelID, "", String(decoding: JSONWriter.bytes(model.object), as: UTF8.self)])
             }
         }
-        return [:]
     }
 
     func logOutputs(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.runID()
         let models = try f.objects("models")
-        try store.database.write { db in
-            _ = try activeRun(db, id)
+        return try writeActiveRun(id) { db in
             for (i, model) in models.enumerated() {
                 let modelID = try model.string("model_id") ?? ""
                 guard !modelID.isEmpty else { throw MLflowError.missing("models[\(i)].model_id") }
@@ -250,7 +246,6 @@ extension MLflowService {
                                arguments: [id, modelID, try model.int64("step") ?? 0])
             }
         }
-        return [:]
     }
 
     func searchRuns(_ f: MLflowFields) throws -> [String: Any] {
@@ -263,11 +258,7 @@ extension MLflowService {
             guard let id = Int64(text) else { throw MLflowError.invalid("experiment_ids", text, "experiment ids are whole numbers") }
             return id
         }
-        if let text = try f.string("filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
-            do { search.filter = try RunFilter(parsing: text) } catch {
-                throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': \(error.description)")
-            }
-        }
+        search.filter = try MLflowFilterSQL.parse(f.string("filter"))
         for term in try f.strings("order_by") {
             do { search.orderBy += try RunSearch.OrderTerm.parseList(term) } catch {
                 throw MLflowError(.invalidParameterValue, "Invalid order_by clause '\(term)': \(error.description)")

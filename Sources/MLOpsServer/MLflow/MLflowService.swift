@@ -155,21 +155,16 @@ struct MLflowService: Sendable {
     func searchExperiments(_ f: MLflowFields) throws -> [String: Any] {
         var clauses = ["e.lifecycle_stage IN (\(try Self.lifecycleStages(f.string("view_type")).map { "'\($0)'" }.joined(separator: ",")))"]
         var args: [any DatabaseValueConvertible] = []
-        if let text = try f.string("filter"), !text.isEmpty {
-            let filter: RunFilter
-            do { filter = try RunFilter(parsing: text, vocabulary: Self.experimentVocabulary) } catch {
-                throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': \(error.description)")
-            }
+        let text = try f.string("filter")
+        if let filter = try MLflowFilterSQL.parse(text, Self.experimentVocabulary) {
             for comparison in filter.comparisons {
                 switch comparison.entity {
                 case .tag:
                     clauses.append(MLflowFilterSQL.keyValue(comparison, table: "experiment_tags", match: "t.experiment_id = e.experiment_id", args: &args))
                 case .attribute:
-                    let (expression, values) = RunSearch.comparisonSQL(comparison, column: "e.\(comparison.key)")
-                    clauses.append(expression)
-                    args += values
+                    clauses.append(MLflowFilterSQL.compare(comparison, column: "e.\(comparison.key)", args: &args))
                 case .metric, .param:
-                    throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': experiments have no \(comparison.entity.rawValue)s; filter on name, tags.KEY, creation_time or last_update_time")
+                    throw MLflowError(.invalidParameterValue, "Invalid filter '\(text ?? "")': experiments have no \(comparison.entity.rawValue)s; filter on name, tags.KEY, creation_time or last_update_time")
                 }
             }
         }
