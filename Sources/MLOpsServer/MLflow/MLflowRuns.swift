@@ -112,9 +112,14 @@ extension MLflowService {
     }
 
     static func validateParam(_ key: String, _ value: String) throws {
-        try validateKey(key, "Param")
-        guard value.count <= maxParamValueLength else {
-            throw MLflowError(.invalidParameterValue, "Param value '\(value.prefix(40))…' had length \(value.count), which exceeded length limit of \(maxParamValueLength)")
+        try validate(key, value, "Param", limit: maxParamValueLength)
+    }
+
+    /// MLflow's rules for a key and the length of its value, and its messages.
+    static func validate(_ key: String, _ value: String, _ what: String, limit: Int) throws {
+        try validateKey(key, what)
+        guard value.count <= limit else {
+            throw MLflowError(.invalidParameterValue, "\(what) value '\(value.prefix(40))…' had length \(value.count), which exceeded length limit of \(limit)")
         }
     }
 
@@ -141,10 +146,7 @@ extension MLflowService {
     }
 
     static func validateTag(_ key: String, _ value: String) throws {
-        try validateKey(key, "Tag")
-        guard value.count <= maxTagValueLength else {
-            throw MLflowError(.invalidParameterValue, "Tag value '\(value.prefix(40))…' had length \(value.count), which exceeded length limit of \(maxTagValueLength)")
-        }
+        try validate(key, value, "Tag", limit: maxTagValueLength)
     }
 
     /// `mlflow.runName` is the run's name too.
