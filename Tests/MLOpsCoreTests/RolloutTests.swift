@@ -155,6 +155,59 @@ struct RolloutTests {
         #expect(try f.registry.aliases("m") == ["champion": 1])
     }
 
+    @Test func theRegistryRefusesToDeleteOrMoveWhatARolloutHolds() throws {
+        let f = try fixture()
+        defer { f.ws.remove() }
+        let rollout = try f.controller.rollouts.create(model: "m", candidate: 2, stable: 1, plan: canary([.setWeight(20), .pause(duration: nil)]),
+                                                       jobRunID: nil, now: t0)
+        try f.controller.advance("m", now: t0)
+        #expect(try f.registry.aliases("m") == ["champion": 1, "challenger": 2])
+        func refused(_ body: () throws -> Void, saying words: [String]) {
+            do {
+                try body()
+                Issue.record("not refused: \(words)")
+            } catch {
+                let text = "\(error)"
+                for word in words { #expect(text.contains(word), "\(text)") }
+            }
+        }
+        refused({ try f.registry.deleteVersion("m", 2, reason: "t") }, saying: ["candidate of rollout", "mlops abort m"])
+        refused({ try f.registry.deleteVersion("m", 1, reason: "t") }, saying: ["stable version of rollout", "mlops abort m"])
+        refused({ try f.registry.setAlias("m", .champion, to: 2, reason: "t") }, saying: ["cannot move m@champion", "mlops abort m"])
+        refused({ try f.registry.removeAlias("m", .challenger, reason: "t") }, saying: ["cannot move m@challenger"])
+        refused({ try f.registry.deleteModel("m", reason: "t") }, saying: ["cannot delete model m"])
+        refused({ try f.registry.renameModel("m", to: "n") }, saying: ["cannot rename model m"])
+        // A user's own alias is theirs to move, audited; the rollout, its aliases and files are intact.
+        #expect(try f.registry.setAlias("m", "staging", to: 2, reason: "qa") == nil)
+        #expect(try f.registry.aliases("m") == ["champion": 1, "challenger": 2, "staging": 2])
+        #expect(try f.controller.rollouts.rollout(rollout.id)?.weight == 20)
+        for v in [1, 2] { try f.registry.verify(try f.registry.version("m", v)) }
+        // Once the rollout is aborted, the candidate goes, with an audit row for it and its aliases.
+        _ = try f.controller.abort("m", reason: "no", now: t0 + Self.day)
+        try f.registry.deleteVersion("m", 2, reason: "cleanup")
+        #expect(throws: ModelRegistry.RegistryError.self) { try f.registry.version("m", 2) }
+        #expect(try f.registry.aliases("m") == ["champion": 1])
+        let audit = try f.store.database.read { db in
+            (try AuditLog.entries(db, entityType: "model_version", entityID: "m/2"), try AuditLog.entries(db, entityType: "alias", entityID: "m@staging"))
+        }
+        #expect(audit.0.last?.action == "delete" && audit.0.last?.detail == "cleanup")
+        #expect(audit.1.map(\.action) == ["move", "remove"])
+    }
+
+    @Test func blueGreenKeepsThePreviousVersionFromDeletionUntilReleased() throws {
+        let f = try fixture()
+        defer { f.ws.remove() }
+        let plan = canary([], strategy: .blueGreen, keep: .init(milliseconds: 3 * Self.day))
+        let rollout = try f.controller.rollouts.create(model: "m", candidate: 2, stable: 1, plan: plan, jobRunID: nil, now: t0)
+        try f.controller.advance("m", now: t0)
+        #expect(try f.registry.aliases("m") == ["champion": 2, "previous": 1])
+        #expect(throws: ModelRegistry.RegistryError.self) { try f.registry.deleteVersion("m", 1, reason: "t") }
+        #expect(throws: ModelRegistry.RegistryError.self) { try f.registry.removeAlias("m", .previous, reason: "t") }
+        #expect(try f.controller.rollouts.releasePrevious(rollout.id, now: t0 + 4 * Self.day))
+        try f.registry.deleteVersion("m", 1, reason: "released")
+        #expect(try f.registry.versions("m").map(\.version) == [2])
+    }
+
     @Test func blueGreenPostPromotionAnalysisSwitchesBack() throws {
         let f = try fixture()
         defer { f.ws.remove() }

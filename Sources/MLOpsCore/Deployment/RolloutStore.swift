@@ -156,15 +156,15 @@ public struct RolloutStore: Sendable {
         let why = "rollout \(before.id.prefix(8)) of v\(candidate): "
         switch updated.state {
         case .progressing where before.state == .pending:
-            try ModelRegistry.moveAlias(db, model, "challenger", to: candidate, reason: why + "started")
+            try ModelRegistry.moveAlias(db, model, .challenger, to: candidate, reason: why + "started")
         case .promoted where before.state != .promoted:
-            try ModelRegistry.moveAlias(db, model, "champion", to: candidate, reason: why + "promoted")
-            try ModelRegistry.removeAlias(db, model, "challenger", reason: why + "promoted")
+            try ModelRegistry.moveAlias(db, model, .champion, to: candidate, reason: why + "promoted")
+            try ModelRegistry.removeAlias(db, model, .challenger, reason: why + "promoted")
             try ModelRegistry.tag(db, model, candidate, "rollout", "promoted")
             updated.promotedTime = now
             updated.finishedTime = now
             if let stable = before.stableVersion, let keep = before.plan.keepPreviousForMillis, keep > 0 {
-                try ModelRegistry.moveAlias(db, model, "previous", to: stable, reason: why + "keeps v\(stable) ready for \(SpecDuration(milliseconds: keep))")
+                try ModelRegistry.moveAlias(db, model, .previous, to: stable, reason: why + "keeps v\(stable) ready for \(SpecDuration(milliseconds: keep))")
                 updated.previousUntil = now + keep
             }
         case .aborted:
@@ -176,12 +176,12 @@ public struct RolloutStore: Sendable {
                 guard status == ModelVersion.Status.ready.rawValue else {
                     throw RolloutError("cannot roll \(model) back to v\(target): it is \(status ?? "not registered"), not READY")
                 }
-                try ModelRegistry.moveAlias(db, model, "champion", to: target, reason: why + "rolled back: \(reason)")
+                try ModelRegistry.moveAlias(db, model, .champion, to: target, reason: why + "rolled back: \(reason)")
             } else if champion == candidate {
-                try ModelRegistry.removeAlias(db, model, "champion", reason: why + "rolled back with no earlier version: \(reason)")
+                try ModelRegistry.removeAlias(db, model, .champion, reason: why + "rolled back with no earlier version: \(reason)")
             }
-            try ModelRegistry.removeAlias(db, model, "challenger", reason: why + "rolled back")
-            try ModelRegistry.removeAlias(db, model, "previous", reason: why + "rolled back")
+            try ModelRegistry.removeAlias(db, model, .challenger, reason: why + "rolled back")
+            try ModelRegistry.removeAlias(db, model, .previous, reason: why + "rolled back")
             try ModelRegistry.tag(db, model, candidate, "rollout", "rolled_back")
             try ModelRegistry.tag(db, model, candidate, "rollback_reason", reason)
             updated.previousUntil = nil
@@ -196,7 +196,7 @@ public struct RolloutStore: Sendable {
         try store.database.write { db in
             guard let rollout = try Rollout.fetchOne(db, sql: "SELECT * FROM rollouts WHERE id = ?", arguments: [id]),
                   let until = rollout.previousUntil, until <= now else { return false }
-            try ModelRegistry.removeAlias(db, rollout.model, "previous", reason: "rollout \(id.prefix(8)): keep_previous_for has passed")
+            try ModelRegistry.removeAlias(db, rollout.model, .previous, reason: "rollout \(id.prefix(8)): keep_previous_for has passed")
             try db.execute(sql: "UPDATE rollouts SET previous_until = NULL, updated_time = ? WHERE id = ?", arguments: [now, id])
             try Self.appendEvent(db, id: id, model: rollout.model, event: "release_previous", from: rollout.state.name, to: rollout.state.name,
                                  step: nil, weight: rollout.weight, detail: "v\(rollout.stableVersion.map(String.init) ?? "?") no longer kept ready", now: now)

@@ -192,28 +192,40 @@ public struct ModelRegistry: Sendable {
     // MARK: Aliases
 
     /// Points `alias` at `version`, with an audit row saying from which version and why; returns
-    /// the version it pointed at before.
+    /// the version it pointed at before. Every door (the CLI, a stage, the MLflow API) comes here;
+    /// champion, challenger and previous are refused while a rollout holds them.
     @discardableResult
-    public func setAlias(_ name: String, _ alias: String, to version: Int, reason: String) throws -> Int? {
-        guard Self.validName(alias) else { throw RegistryError("'\(alias)' is not an alias name") }
+    public func setAlias(_ name: String, _ alias: ModelAlias, to version: Int, reason: String) throws -> Int? {
+        guard Self.validName(alias.rawValue) else { throw RegistryError("'\(alias)' is not an alias name (letters, digits, '-', '_', '.')") }
         let target = try self.version(name, version)
         guard target.status == .ready else { throw RegistryError("\(target.reference) is \(target.status.rawValue), not READY; an alias points only at a whole version") }
         try verify(target)
         return try store.database.write { db in
-            try Self.moveAlias(db, name, alias, to: version, reason: reason)
+            try ServedVersions(db, model: name).refuseMove(of: alias)
+            return try Self.moveAlias(db, name, alias, to: version, reason: reason)
+        }
+    }
+
+    /// Removes `alias`, audited; refused for the rollouts' aliases while a rollout holds them.
+    /// Returns the version it pointed at, nil when it was not set.
+    @discardableResult
+    public func removeAlias(_ name: String, _ alias: ModelAlias, reason: String) throws -> Int? {
+        try store.database.write { db in
+            try ServedVersions(db, model: name).refuseMove(of: alias)
+            return try Self.removeAlias(db, name, alias, reason: reason)
         }
     }
 
     /// Moves an alias inside the caller's transaction (a rollout's transition moves `champion` in
     /// the same transaction as its own state), with its audit row.
     @discardableResult
-    static func moveAlias(_ db: Database, _ name: String, _ alias: String, to version: Int, reason: String) throws -> Int? {
-        let previous = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias])
+    static func moveAlias(_ db: Database, _ name: String, _ alias: ModelAlias, to version: Int, reason: String) throws -> Int? {
+        let previous = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias.rawValue])
         guard previous != version else { return previous }
         try db.execute(sql: """
             INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)
             ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version
-            """, arguments: [name, alias, version])
+            """, arguments: [name, alias.rawValue, version])
         try db.execute(sql: "UPDATE registered_models SET last_updated_time = ? WHERE name = ?", arguments: [Store.nowMillis(), name])
         try AuditLog.record(db, entityType: "alias", entityID: "\(name)@\(alias)", action: "move",
                             from: previous.map(String.init), to: String(version), detail: reason)
@@ -221,10 +233,69 @@ public struct ModelRegistry: Sendable {
     }
 
     /// Removes an alias inside the caller's transaction, with its audit row; nothing if it is not set.
-    public static func removeAlias(_ db: Database, _ name: String, _ alias: String, reason: String) throws {
-        guard let previous = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias]) else { return }
-        try db.execute(sql: "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias])
+    @discardableResult
+    static func removeAlias(_ db: Database, _ name: String, _ alias: ModelAlias, reason: String) throws -> Int? {
+        guard let previous = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias.rawValue]) else { return nil }
+        try db.execute(sql: "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias.rawValue])
         try AuditLog.record(db, entityType: "alias", entityID: "\(name)@\(alias)", action: "remove", from: String(previous), detail: reason)
+        return previous
+    }
+
+    // MARK: Deleting
+
+    /// Deletes a version: its aliases (each audited), tags and row in one transaction, then its
+    /// files. Refused while the version is served or part of a rollout in flight.
+    public func deleteVersion(_ name: String, _ version: Int, reason: String) throws {
+        let found = try self.version(name, version)
+        try store.database.write { db in
+            try ServedVersions(db, model: name).refuseChange(of: version, "delete")
+            for alias in try String.fetchAll(db, sql: "SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? ORDER BY alias",
+                                             arguments: [name, version]) {
+                try Self.removeAlias(db, name, ModelAlias(rawValue: alias), reason: "\(name)/\(version) deleted: \(reason)")
+            }
+            try db.execute(sql: "DELETE FROM model_version_tags WHERE name = ? AND version = ?", arguments: [name, version])
+            try db.execute(sql: "DELETE FROM model_versions WHERE name = ? AND version = ?", arguments: [name, version])
+            try AuditLog.record(db, entityType: "model_version", entityID: found.reference, action: "delete",
+                                from: found.status.rawValue, detail: reason)
+        }
+        try? FileManager.default.removeItem(atPath: found.storageLocation)
+    }
+
+    /// Deletes a model with every version, alias and tag; refused while any version is protected.
+    public func deleteModel(_ name: String, reason: String) throws {
+        try store.database.write { db in
+            try requireModel(db, name)
+            try ServedVersions(db, model: name).refuseModelChange("delete")
+            for alias in try String.fetchAll(db, sql: "SELECT alias FROM registered_model_aliases WHERE name = ? ORDER BY alias", arguments: [name]) {
+                try Self.removeAlias(db, name, ModelAlias(rawValue: alias), reason: "model \(name) deleted: \(reason)")
+            }
+            for table in ["model_version_tags", "model_versions", "registered_model_tags", "registered_models"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE name = ?", arguments: [name])
+            }
+            try AuditLog.record(db, entityType: "registered_model", entityID: name, action: "delete", detail: reason)
+        }
+        try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+    }
+
+    /// Renames a model; refused while any version is protected, since rollouts and predictions
+    /// are keyed by its name.
+    public func renameModel(_ name: String, to newName: String) throws {
+        guard Self.validName(newName) else { throw RegistryError("'\(newName)' is not a model name (letters, digits, '-', '_', '.')") }
+        try store.database.write { db in
+            try requireModel(db, name)
+            try ServedVersions(db, model: name).refuseModelChange("rename")
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM registered_models WHERE name = ?", arguments: [newName]) == true {
+                throw RegistryError("a registered model named \(newName) already exists")
+            }
+            try db.execute(sql: "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?", arguments: [newName, Store.nowMillis(), name])
+            try AuditLog.record(db, entityType: "registered_model", entityID: name, action: "rename", to: newName)
+        }
+    }
+
+    private func requireModel(_ db: Database, _ name: String) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM registered_models WHERE name = ?", arguments: [name]) == true else {
+            throw RegistryError("no registered model '\(name)'")
+        }
     }
 
     /// Sets a tag on a version inside the caller's transaction.

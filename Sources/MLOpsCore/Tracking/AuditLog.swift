@@ -34,4 +34,9 @@ public enum AuditLog {
             WHERE entity_type = ? AND entity_id = ? ORDER BY id
             """, arguments: [entityType, entityID])
     }
+
+    /// An entity's history, oldest first, read on its own.
+    public static func entries(in store: Store, entityType: String, entityID: String) throws -> [Entry] {
+        try store.database.read { try entries($0, entityType: entityType, entityID: entityID) }
+    }
 }

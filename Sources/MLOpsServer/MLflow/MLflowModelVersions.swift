@@ -91,18 +91,8 @@ extension MLflowRegistry {
 
     func deleteVersion(_ f: MLflowFields) throws -> [String: Any] {
         let name = try f.required("name"), version = try versionNumber(f)
-        try store.database.write { db in
-            _ = try versionRow(db, name, version)
-            if let alias = try String.fetchOne(db, sql: "SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? AND alias IN ('champion', 'candidate')",
-                                               arguments: [name, version]) {
-                throw MLflowError(.invalidParameterValue, "Cannot delete \(name) version \(version): it is the \(alias) and is served; roll it back or move the alias first")
-            }
-            try db.execute(sql: "DELETE FROM registered_model_aliases WHERE name = ? AND version = ?", arguments: [name, version])
-            try db.execute(sql: "DELETE FROM model_version_tags WHERE name = ? AND version = ?", arguments: [name, version])
-            try db.execute(sql: "DELETE FROM model_versions WHERE name = ? AND version = ?", arguments: [name, version])
-            try AuditLog.record(db, entityType: "model_version", entityID: "\(name)/\(version)", action: "delete")
-        }
-        try? FileManager.default.removeItem(atPath: "\(registry.directory)/\(name)/\(version)")
+        try store.database.read { db in _ = try versionRow(db, name, version) }
+        try registry.deleteVersion(name, version, reason: "deleted through the MLflow API")
         return [:]
     }
 

@@ -109,39 +109,22 @@ struct MLflowRegistry: Sendable {
         }
     }
 
-    /// A model that serves (it has a champion) or is rolling out is not renamed or deleted from
-    /// here: its rollouts and predictions are keyed by its name.
-    func refuseIfServed(_ db: Database, _ name: String, _ what: String) throws {
-        if let champion = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'", arguments: [name]) {
-            throw MLflowError(.invalidParameterValue, "Cannot \(what) model \(name): version \(champion) is its champion and is served; roll it back or move the alias first (mlops rollback, mlops models alias)")
-        }
-    }
-
     func renameModel(_ f: MLflowFields) throws -> [String: Any] {
         let name = try f.required("name"), newName = try f.required("new_name")
-        return try store.database.write { db in
+        try store.database.read { db in
             _ = try modelRow(db, name)
-            try refuseIfServed(db, name, "rename")
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM registered_models WHERE name = ?", arguments: [newName]) == true {
                 throw MLflowError(.resourceAlreadyExists, "Registered Model (name=\(newName)) already exists.")
             }
-            try db.execute(sql: "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?", arguments: [newName, Store.nowMillis(), name])
-            try AuditLog.record(db, entityType: "registered_model", entityID: name, action: "rename", to: newName)
-            return ["registered_model": try modelObject(db, try modelRow(db, newName))]
         }
+        try registry.renameModel(name, to: newName)
+        return try store.database.read { db in ["registered_model": try modelObject(db, try modelRow(db, newName))] }
     }
 
     func deleteModel(_ f: MLflowFields) throws -> [String: Any] {
         let name = try f.required("name")
-        try store.database.write { db in
-            _ = try modelRow(db, name)
-            try refuseIfServed(db, name, "delete")
-            for table in ["registered_model_aliases", "model_version_tags", "model_versions", "registered_model_tags", "registered_models"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE name = ?", arguments: [name])
-            }
-            try AuditLog.record(db, entityType: "registered_model", entityID: name, action: "delete")
-        }
-        try? FileManager.default.removeItem(atPath: "\(registry.directory)/\(name)")
+        try store.database.read { db in _ = try modelRow(db, name) }
+        try registry.deleteModel(name, reason: "deleted through the MLflow API")
         return [:]
     }
 
@@ -184,16 +167,14 @@ struct MLflowRegistry: Sendable {
     func setAlias(_ f: MLflowFields) throws -> [String: Any] {
         let name = try f.required("name"), alias = try f.required("alias"), version = try versionNumber(f)
         try store.database.read { db in _ = try versionRow(db, name, version) }
-        _ = try registry.setAlias(name, alias, to: version, reason: "set through the MLflow API")
+        _ = try registry.setAlias(name, ModelAlias(rawValue: alias), to: version, reason: "set through the MLflow API")
         return [:]
     }
 
     func deleteAlias(_ f: MLflowFields) throws -> [String: Any] {
         let name = try f.required("name"), alias = try f.required("alias")
-        try store.database.write { db in
-            _ = try modelRow(db, name)
-            try ModelRegistry.removeAlias(db, name, alias, reason: "deleted through the MLflow API")
-        }
+        try store.database.read { db in _ = try modelRow(db, name) }
+        try registry.removeAlias(name, ModelAlias(rawValue: alias), reason: "deleted through the MLflow API")
         return [:]
     }
 

@@ -13,7 +13,7 @@ struct ModelsAliasCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingRegistryErrors {
-            let previous = try options.openRegistry().setAlias(name, alias, to: version, reason: reason)
+            let previous = try options.openRegistry().setAlias(name, ModelAlias(rawValue: alias), to: version, reason: reason)
             Console.shared.write("\(name)@\(alias): \(previous.map { "\($0) → " } ?? "")\(version)\n")
         }
     }

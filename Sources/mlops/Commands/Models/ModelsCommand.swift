@@ -6,7 +6,7 @@ struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "The model registry: versions, aliases, model cards.",
-        subcommands: [ModelsListCommand.self, ModelsShowCommand.self, ModelsAliasCommand.self, ModelsRegisterCommand.self],
+        subcommands: [ModelsListCommand.self, ModelsShowCommand.self, ModelsAliasCommand.self, ModelsUnaliasCommand.self, ModelsRegisterCommand.self, ModelsDeleteCommand.self],
         defaultSubcommand: ModelsListCommand.self)
 }
 
