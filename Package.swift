@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "MLOpsCore", targets: ["MLOpsCore"]),
         .library(name: "MLOpsLearn", targets: ["MLOpsLearn"]),
         .library(name: "MLOpsServer", targets: ["MLOpsServer"]),
+        .library(name: "MLOpsStore", targets: ["MLOpsStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -29,12 +30,21 @@ let package = Package(
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // Pure math: datasets, features, learners, metrics, synthetic cohorts. Foundation only.
         .target(name: "MLOpsLearn"),
+        // The storage layer: the only code that holds SQL or imports a database library. One owner
+        // per table; the layers above see typed values, never GRDB's types.
+        .target(
+            name: "MLOpsStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .target(
             name: "MLOpsCore",
             dependencies: [
                 "CProcessSpawn",
                 "CCurl",
                 "MLOpsLearn",
+                "MLOpsStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -63,6 +73,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MLOpsLearnTests", dependencies: ["MLOpsLearn"]),
+        .testTarget(name: "MLOpsStoreTests", dependencies: ["MLOpsStore"]),
         .testTarget(name: "MLOpsCoreTests", dependencies: ["MLOpsCore"]),
         .testTarget(name: "MLOpsServerTests", dependencies: ["MLOpsServer"]),
         .testTarget(name: "EndToEndTests", dependencies: ["mlops", "MLOpsCore"]),

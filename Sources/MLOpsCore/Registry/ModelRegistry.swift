@@ -14,10 +14,7 @@ public struct ModelRegistry: Sendable {
         self.directory = directory
     }
 
-    public struct RegistryError: Error, Sendable, CustomStringConvertible {
-        public var description: String
-        public init(_ description: String) { self.description = description }
-    }
+    public typealias RegistryError = MLOpsStore.RegistryError
 
     /// `NAME`, `NAME@ALIAS` or `NAME/VERSION`.
     public struct Reference: Sendable, Hashable, CustomStringConvertible {

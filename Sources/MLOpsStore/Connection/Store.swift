@@ -43,7 +43,7 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` holding an exclusive `flock` on `lockPath`, shared by every process on the machine.
-    static func withFileLock<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {
+    package static func withFileLock<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return try body() }
         defer { close(fd) }

@@ -74,7 +74,7 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, 
     public var specSHA256: String?
     public var gitCommit: String?
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case id = "run_uuid", experimentID = "experiment_id", name, status, startTime = "start_time"
         case endTime = "end_time", lifecycleStage = "lifecycle_stage", artifactURI = "artifact_uri"
         case userID = "user_id", parentRunID = "parent_run_id", kind, job, stage, attempt, trigger, outcome

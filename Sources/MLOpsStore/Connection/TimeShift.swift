@@ -7,7 +7,7 @@ import Synchronization
 /// date; durations stay real. A stage's own processes inherit it through `MLOPS_TIME_OFFSET_MS`.
 public enum TimeShift {
     public static let environmentKey = "MLOPS_TIME_OFFSET_MS"
-    static let offset = Atomic<Int64>(ProcessInfo.processInfo.environment[environmentKey].flatMap { Int64($0) } ?? 0)
+    package static let offset = Atomic<Int64>(ProcessInfo.processInfo.environment[environmentKey].flatMap { Int64($0) } ?? 0)
 
     /// Milliseconds added to the wall clock; 0 outside a simulation.
     public static var offsetMillis: Int64 { offset.load(ordering: .relaxed) }
@@ -17,5 +17,5 @@ public enum TimeShift {
         offset.store(millis - wallMillis(), ordering: .relaxed)
     }
 
-    static func wallMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    package static func wallMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }

@@ -26,6 +26,15 @@ public enum AuditLog {
         public var from_state: String?
         public var to_state: String?
         public var detail: String?
+
+        public init(time: Int64, actor: String, action: String, from_state: String?, to_state: String?, detail: String?) {
+            self.time = time
+            self.actor = actor
+            self.action = action
+            self.from_state = from_state
+            self.to_state = to_state
+            self.detail = detail
+        }
     }
 
     public static func entries(_ db: Database, entityType: String, entityID: String) throws -> [Entry] {

@@ -68,7 +68,7 @@ public struct RunSearch: Sendable {
         }
     }
 
-    static func attributeColumn(_ key: String) -> String {
+    package static func attributeColumn(_ key: String) -> String {
         switch key {
         case "run_id", "run_uuid": return "runs.run_uuid"
         case "run_name": return "runs.name"
@@ -79,7 +79,7 @@ public struct RunSearch: Sendable {
     }
 
     /// MLflow's LIKE is case-sensitive, SQLite's is not: translate to GLOB.
-    static func globPattern(_ like: String) -> String {
+    package static func globPattern(_ like: String) -> String {
         var out = ""
         for c in like {
             switch c {

@@ -9,6 +9,13 @@ public struct ProcessIdentity: Sendable, Hashable, Codable {
     public var bootID: String?
     public var host: String
 
+    public init(pid: Int32, startTime: Int64?, bootID: String?, host: String) {
+        self.pid = pid
+        self.startTime = startTime
+        self.bootID = bootID
+        self.host = host
+    }
+
     public static let currentBootID: String? = {
         (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -22,7 +29,7 @@ public struct ProcessIdentity: Sendable, Hashable, Codable {
         ProcessIdentity(pid: pid, startTime: startTime(of: pid), bootID: currentBootID, host: currentHost)
     }
 
-    static func startTime(of pid: Int32) -> Int64? {
+    package static func startTime(of pid: Int32) -> Int64? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         // Fields after the command name, which may itself hold spaces and parentheses.

@@ -15,6 +15,12 @@ public struct ModelVersion: Sendable, Hashable, Codable, FetchableRecord {
         public var path: String
         public var sha256: String
         public var size: Int
+
+        public init(path: String, sha256: String, size: Int) {
+            self.path = path
+            self.sha256 = sha256
+            self.size = size
+        }
     }
 
     public var name: String
@@ -28,7 +34,7 @@ public struct ModelVersion: Sendable, Hashable, Codable, FetchableRecord {
     public var files: [File]
     public var creationTime: Int64
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case name, version, status, sourceRunID = "source_run_id", source, storageLocation = "storage_location"
         case sha256, files, creationTime = "creation_time"
     }
@@ -46,7 +52,7 @@ public struct ModelVersion: Sendable, Hashable, Codable, FetchableRecord {
         creationTime = row["creation_time"]
     }
 
-    init(name: String, version: Int, status: Status, sourceRunID: String?, source: String?, storageLocation: String,
+    package init(name: String, version: Int, status: Status, sourceRunID: String?, source: String?, storageLocation: String,
          sha256: String?, files: [File], creationTime: Int64) {
         self.name = name
         self.version = version

@@ -4,14 +4,14 @@ import GRDB
 /// and so may not be deleted, and which aliases a rollout holds, and so may not be moved by any
 /// other door (the CLI, a stage, the MLflow API). Read inside the transaction that would make the
 /// change, so a rollout that starts concurrently is seen.
-struct ServedVersions {
-    let model: String
+package struct ServedVersions {
+    package let model: String
     /// Each protected version with why, in words a person can act on.
     private(set) var reasons: [Int: String] = [:]
     /// The rollout that holds the managed aliases, if any, and what to do about it.
     private(set) var holder: (rollout: String, action: String)?
 
-    init(_ db: Database, model: String) throws {
+    package init(_ db: Database, model: String) throws {
         self.model = model
         // Rollouts first: their reasons say what to do.
         let rollouts = try Row.fetchAll(db, sql: """
@@ -48,21 +48,21 @@ struct ServedVersions {
     }
 
     /// Refuses to delete or change `version` when it is served or in flight.
-    func refuseChange(of version: Int, _ what: String) throws {
+    package func refuseChange(of version: Int, _ what: String) throws {
         guard let why = reasons[version] else { return }
-        throw ModelRegistry.RegistryError("cannot \(what) \(model)/\(version): \(why). \(remedy(for: version))")
+        throw RegistryError("cannot \(what) \(model)/\(version): \(why). \(remedy(for: version))")
     }
 
     /// Refuses to delete or rename the whole model while any version of it is protected.
-    func refuseModelChange(_ what: String) throws {
+    package func refuseModelChange(_ what: String) throws {
         guard let (version, why) = reasons.min(by: { $0.key < $1.key }) else { return }
-        throw ModelRegistry.RegistryError("cannot \(what) model \(model): version \(version) \(why.hasPrefix("it ") ? String(why.dropFirst(3)) : why). \(remedy(for: version))")
+        throw RegistryError("cannot \(what) model \(model): version \(version) \(why.hasPrefix("it ") ? String(why.dropFirst(3)) : why). \(remedy(for: version))")
     }
 
     /// Refuses to move or remove one of the rollouts' aliases while a rollout holds them.
-    func refuseMove(of alias: ModelAlias) throws {
+    package func refuseMove(of alias: ModelAlias) throws {
         guard alias.isManagedByRollouts, let holder else { return }
-        throw ModelRegistry.RegistryError("cannot move \(model)@\(alias): \(holder.rollout) holds champion, challenger and previous. First \(holder.action).")
+        throw RegistryError("cannot move \(model)@\(alias): \(holder.rollout) holds champion, challenger and previous. First \(holder.action).")
     }
 
     private func remedy(for version: Int) -> String {

@@ -2,7 +2,7 @@ import GRDB
 
 extension Store {
     /// One migration per schema change; never edit a migration that has shipped, add the next one.
-    static var migrator: DatabaseMigrator {
+    package static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: tracking, orchestration, leases, audit") { db in
             try db.execute(sql: """

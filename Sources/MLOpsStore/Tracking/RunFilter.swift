@@ -36,15 +36,15 @@ public struct RunFilter: Sendable, Hashable {
         }
     }
 
-    static let entityNames: [String: Entity] = [
+    package static let entityNames: [String: Entity] = [
         "metrics": .metric, "metric": .metric, "params": .param, "param": .param, "parameters": .param,
         "tags": .tag, "tag": .tag, "attributes": .attribute, "attribute": .attribute, "attr": .attribute, "run": .attribute,
     ]
     public static let attributes = ["run_id", "run_uuid", "run_name", "status", "start_time", "end_time", "created",
                                     "artifact_uri", "user_id", "lifecycle_stage", "job", "trigger", "outcome", "duration"]
-    static let numericAttributes: Set<String> = ["start_time", "end_time", "created", "duration"]
+    package static let numericAttributes: Set<String> = ["start_time", "end_time", "created", "duration"]
 
-    enum Token: Hashable {
+    package enum Token: Hashable {
         case word(String)
         case quoted(String, quote: Character)
         case number(Double)
@@ -141,7 +141,7 @@ public struct RunFilter: Sendable, Hashable {
                     guard i < tokens.count else { throw error("the list is not closed", at: end, hint: "end it with )") }
                     switch tokens[i].0 {
                     case let .quoted(s, quote) where quote == "'" || quote == "\"": items.append(s)
-                    case let .number(n): items.append(SpecValue.double(n).description)
+                    case let .number(n): items.append(Self.text(n))
                     default: throw error("expected a quoted string in the list", at: tokens[i].1)
                     }
                     i += 1
@@ -155,7 +155,7 @@ public struct RunFilter: Sendable, Hashable {
                 switch tokens[i].0 {
                 case let .number(n):
                     if !numericKey {
-                        throw error("\(prefix).\(key) is compared with a string", at: valueColumn, hint: "quote the value: '\(SpecValue.double(n).description)'")
+                        throw error("\(prefix).\(key) is compared with a string", at: valueColumn, hint: "quote the value: '\(Self.text(n))'")
                     }
                     value = .number(n)
                 case let .quoted(s, quote) where quote != "`":
@@ -188,7 +188,7 @@ public struct RunFilter: Sendable, Hashable {
         self.comparisons = comparisons
     }
 
-    static func tokenize(_ source: String) throws(ParseError) -> [(Token, Int)] {
+    package static func tokenize(_ source: String) throws(ParseError) -> [(Token, Int)] {
         let chars = Array(source)
         var tokens: [(Token, Int)] = []
         var i = 0
@@ -247,5 +247,12 @@ public struct RunFilter: Sendable, Hashable {
             }
         }
         return tokens
+    }
+}
+
+extension RunFilter {
+    /// A number as a param's text holds it: `1.0`, not `1`, for a whole value.
+    package static func text(_ n: Double) -> String {
+        n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) + ".0" : String(n)
     }
 }

@@ -26,7 +26,7 @@ public struct Tracker: Sendable {
         try store.database.write { db in try Self.experimentID(db, named: name, artifactLocation: artifactLocation) }
     }
 
-    static func experimentID(_ db: Database, named name: String, artifactLocation: String?) throws -> Int64 {
+    package static func experimentID(_ db: Database, named name: String, artifactLocation: String?) throws -> Int64 {
         if let id = try Int64.fetchOne(db, sql: "SELECT experiment_id FROM experiments WHERE name = ?", arguments: [name]) {
             return id
         }
@@ -89,7 +89,7 @@ public struct Tracker: Sendable {
 
     /// Ends a run: status, outcome, end time, exit code and message, with its audit row, in the
     /// caller's transaction. Prepared statements, since every stage attempt ends through here.
-    static func finish(_ db: Database, _ runID: String, outcome: RunOutcome, endTime: Int64, exitCode: Int?, message: String?) throws {
+    package static func finish(_ db: Database, _ runID: String, outcome: RunOutcome, endTime: Int64, exitCode: Int?, message: String?) throws {
         let previous = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM runs WHERE run_uuid = ?"), arguments: [runID])
         guard let previous else { throw TrackingError("no run \(runID)") }
         try db.cachedStatement(sql: """
@@ -220,7 +220,7 @@ public struct Tracker: Sendable {
     }
 
     /// Keeps MLflow's notion of latest: the highest step, then the latest timestamp.
-    static func upsertLatest(_ db: Database, runID: String, _ points: [MetricPoint]) throws {
+    package static func upsertLatest(_ db: Database, runID: String, _ points: [MetricPoint]) throws {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp,
@@ -284,7 +284,7 @@ public struct Tracker: Sendable {
 
     /// Copies a stage's params (where the job has none of that name) and latest metrics onto its job
     /// run, so a job can be searched and ordered by what its stages measured.
-    static func rollUp(_ db: Database, child runID: String, into parentID: String) throws {
+    package static func rollUp(_ db: Database, child runID: String, into parentID: String) throws {
         try db.cachedStatement(sql: """
             INSERT INTO params (run_uuid, key, value) SELECT ?, key, value FROM params WHERE run_uuid = ?
             ON CONFLICT DO NOTHING
