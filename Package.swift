@@ -35,6 +35,7 @@ let package = Package(
         .target(
             name: "MLOpsStore",
             dependencies: [
+                "MLOpsLearn",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -187,7 +187,7 @@ struct RolloutTests {
         try f.registry.deleteVersion("m", 2, reason: "cleanup")
         #expect(throws: ModelRegistry.RegistryError.self) { try f.registry.version("m", 2) }
         #expect(try f.registry.aliases("m") == ["champion": 1])
-        let audit = try f.store.database.read { db in
+        let audit = try f.store.read { db in
             (try AuditLog.entries(db, entityType: "model_version", entityID: "m/2"), try AuditLog.entries(db, entityType: "alias", entityID: "m@staging"))
         }
         #expect(audit.0.last?.action == "delete" && audit.0.last?.detail == "cleanup")

@@ -126,7 +126,7 @@ struct TrackingTests {
         run.job = "j"
         try tracker.create(run)
         try tracker.update(run.id, action: "finish") { $0.status = .failed; $0.message = "boom" }
-        let entries = try tracker.store.database.read { try AuditLog.entries($0, entityType: "run", entityID: run.id) }
+        let entries = try AuditLog.entries(in: tracker.store, entityType: "run", entityID: run.id)
         #expect(entries.map(\.action) == ["create", "finish"])
         #expect(entries.last?.from_state == "RUNNING" && entries.last?.to_state == "FAILED" && entries.last?.detail == "boom")
     }

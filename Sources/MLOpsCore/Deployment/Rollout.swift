@@ -1,9 +1,8 @@
 import Foundation
-import GRDB
 
 /// A persisted rollout: one candidate version of a model on its way to `champion`, with the
 /// stable version it is compared with and where it stands.
-public struct Rollout: Sendable, Hashable, Codable, FetchableRecord {
+public struct Rollout: Sendable, Hashable, Codable {
     public var id: String
     public var model: String
     public var candidateVersion: Int
@@ -25,16 +24,15 @@ public struct Rollout: Sendable, Hashable, Codable, FetchableRecord {
     public var analysis: RolloutAnalysis.Result?
     public var updatedTime: Int64
 
-    public init(row: Row) throws {
-        id = row["id"]
-        model = row["model_name"]
-        candidateVersion = row["candidate_version"]
-        stableVersion = row["stable_version"]
-        strategy = row["strategy"]
-        plan = try JSONDecoder().decode(RolloutPlan.self, from: Data((row["plan"] as String).utf8))
-        let step: Int = row["step"]
-        let reason: String = row["reason"] ?? ""
-        state = switch row["state"] as String {
+    public init(row: RolloutRow) throws {
+        id = row.id
+        model = row.model
+        candidateVersion = row.candidateVersion
+        stableVersion = row.stableVersion
+        strategy = row.strategy
+        plan = try JSONDecoder().decode(RolloutPlan.self, from: Data(row.planJSON.utf8))
+        let step = row.step, reason = row.reason ?? ""
+        state = switch row.state {
         case "pending": .pending
         case "progressing": .progressing(step: step)
         case "paused": .paused(step: step, reason: reason)
@@ -42,16 +40,23 @@ public struct Rollout: Sendable, Hashable, Codable, FetchableRecord {
         case "aborted": .aborted(reason: reason)
         default: .rolledBack(reason: reason)
         }
-        weight = row["weight"]
-        jobRunID = row["job_run_id"]
-        startedTime = row["started_time"]
-        stepStartedTime = row["step_started_time"]
-        bakeStartedTime = row["bake_started_time"]
-        promotedTime = row["promoted_time"]
-        previousUntil = row["previous_until"]
-        finishedTime = row["finished_time"]
-        analysis = (row["analysis"] as String?).flatMap { try? JSONDecoder().decode(RolloutAnalysis.Result.self, from: Data($0.utf8)) }
-        updatedTime = row["updated_time"]
+        weight = row.weight
+        jobRunID = row.jobRunID
+        startedTime = row.startedTime
+        stepStartedTime = row.stepStartedTime
+        bakeStartedTime = row.bakeStartedTime
+        promotedTime = row.promotedTime
+        previousUntil = row.previousUntil
+        finishedTime = row.finishedTime
+        analysis = row.analysisJSON.flatMap { try? JSONDecoder().decode(RolloutAnalysis.Result.self, from: Data($0.utf8)) }
+        updatedTime = row.updatedTime
+    }
+
+    /// Its state as a transition writes it.
+    var stateUpdate: RolloutUpdate {
+        RolloutUpdate(id: id, state: state.name, step: step ?? 0, reason: reason, weight: weight, stepStartedTime: stepStartedTime,
+                      bakeStartedTime: bakeStartedTime, promotedTime: promotedTime, previousUntil: previousUntil,
+                      finishedTime: finishedTime, updatedTime: updatedTime)
     }
 
     public var step: Int? {
@@ -74,16 +79,4 @@ public struct Rollout: Sendable, Hashable, Codable, FetchableRecord {
         guard let stable = stableVersion else { return candidateVersion }
         return StickyRouting.takesCandidate(entity, salt: StickyRouting.salt(model: model, candidate: candidateVersion), weight: weight) ? candidateVersion : stable
     }
-}
-
-/// One transition of a rollout, as `mlops rollouts show` lists its history.
-public struct RolloutEventRecord: Sendable, Hashable, Codable, FetchableRecord {
-    public var time: Int64
-    public var actor: String
-    public var event: String
-    public var from_state: String?
-    public var to_state: String
-    public var step: Int?
-    public var weight: Int
-    public var detail: String?
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsLearn
 
 /// The analysis of a rollout on binary outcomes: the candidate's hit-rate against the stable
@@ -37,29 +36,27 @@ public enum RolloutAnalysis {
 
     /// Mature outcomes of `version`'s contacted predictions made between `since` and `until`, in
     /// `rolloutID` when given.
-    static func arm(_ db: Database, model: String, version: Int, rolloutID: String?, since: Int64, until: Int64, now: Int64) throws -> Arm {
-        let counts = try MatureOutcomes.count(db, model: model, version: version, now: now,
-                                              and: "p.created_time >= ? AND p.created_time < ? AND (? IS NULL OR p.rollout_id = ?)",
-                                              [since, until, rolloutID, rolloutID])
+    static func arm(_ tx: StoreTransaction, model: String, version: Int, rolloutID: String?, since: Int64, until: Int64, now: Int64) throws -> Arm {
+        let counts = try MatureOutcomes.count(tx, model: model, version: version, now: now, createdFrom: since, before: until, rolloutID: rolloutID)
         return Arm(version: version, trials: counts.trials, successes: counts.successes)
     }
 
     /// The candidate's mature outcomes since `since`: what a bake's `min_samples` counts.
-    static func candidateSamples(_ db: Database, _ rollout: Rollout, since: Int64, now: Int64) throws -> Int {
-        try arm(db, model: rollout.model, version: rollout.candidateVersion, rolloutID: rollout.id, since: since, until: .max, now: now).trials
+    static func candidateSamples(_ tx: StoreTransaction, _ rollout: Rollout, since: Int64, now: Int64) throws -> Int {
+        try arm(tx, model: rollout.model, version: rollout.candidateVersion, rolloutID: rollout.id, since: since, until: .max, now: now).trials
     }
 
-    static func run(_ db: Database, _ rollout: Rollout, metric: String, margin: Double, alpha: Double, minSamples: Int, now: Int64) throws -> Result {
-        let candidate = try arm(db, model: rollout.model, version: rollout.candidateVersion, rolloutID: rollout.id,
+    static func run(_ tx: StoreTransaction, _ rollout: Rollout, metric: String, margin: Double, alpha: Double, minSamples: Int, now: Int64) throws -> Result {
+        let candidate = try arm(tx, model: rollout.model, version: rollout.candidateVersion, rolloutID: rollout.id,
                                 since: rollout.startedTime, until: .max, now: now)
         guard let stableVersion = rollout.stableVersion else {
             return Result(time: now, metric: metric, verdict: "pass", candidate: candidate, stable: nil, margin: margin, alpha: alpha,
                           reason: "no stable version to compare with")
         }
         let stable = rollout.strategy == DeploySpec.Strategy.blueGreen.rawValue
-            ? try arm(db, model: rollout.model, version: stableVersion, rolloutID: nil,
+            ? try arm(tx, model: rollout.model, version: stableVersion, rolloutID: nil,
                       since: rollout.startedTime - max(0, now - rollout.startedTime), until: rollout.startedTime, now: now)
-            : try arm(db, model: rollout.model, version: stableVersion, rolloutID: rollout.id, since: rollout.startedTime, until: .max, now: now)
+            : try arm(tx, model: rollout.model, version: stableVersion, rolloutID: rollout.id, since: rollout.startedTime, until: .max, now: now)
         let test = Proportions.nonInferiority(candidateSuccesses: candidate.successes, candidateTrials: candidate.trials,
                                               stableSuccesses: stable.successes, stableTrials: stable.trials,
                                               margin: margin, alpha: alpha, minSamples: max(1, minSamples))

@@ -56,7 +56,7 @@ public struct RolloutController: Sendable {
             return .stepCompleted
         case let .bake(minDuration, minSamples, maxDuration):
             let elapsed = now - rollout.stepStartedTime
-            let samples = try rollouts.store.database.read { try RolloutAnalysis.candidateSamples($0, rollout, since: rollout.startedTime, now: now) }
+            let samples = try rollouts.store.read { try RolloutAnalysis.candidateSamples($0, rollout, since: rollout.startedTime, now: now) }
             let timeIn = minDuration.map { elapsed >= $0.milliseconds } ?? true
             let samplesIn = minSamples.map { samples >= $0 } ?? true
             if timeIn && samplesIn { return .stepCompleted }
@@ -72,7 +72,7 @@ public struct RolloutController: Sendable {
                 let bakeStart = rollout.bakeStartedTime ?? rollout.startedTime
                 bakeExpired = maxDuration.map { now - bakeStart >= $0.milliseconds } ?? false
             }
-            let result = try rollouts.store.database.read {
+            let result = try rollouts.store.read {
                 try RolloutAnalysis.run($0, rollout, metric: metric, margin: margin, alpha: alpha, minSamples: minSamples, now: now)
             }
             try rollouts.saveAnalysis(rollout.id, result)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Runs one job's stages as a DAG: each stage starts as soon as its `needs` allow, up to
 /// `max_parallel` at once; attempts are retried with exponential backoff; a failure skips what
@@ -125,13 +124,13 @@ public final class JobRunner: Sendable {
     func recordStart(_ parent: RunRecord, job: JobSpec, identity: ProcessIdentity, params: [String: String],
                      tags: [String: String]) throws -> (JobLease.Holder?, RunRecord) {
         let experimentsDirectory = workspace.experimentsDirectory
-        return try store.database.write { db in
+        return try store.write { tx in
             let replaced = job.concurrency.exclusive
-                ? try JobLease.acquire(db, job: job.name, runID: parent.id, identity: identity, now: parent.startTime ?? Store.nowMillis())
+                ? try JobLease.acquire(tx, job: job.name, runID: parent.id, identity: identity, now: parent.startTime ?? Store.nowMillis())
                 : nil
             var run = parent
-            run.experimentID = try Tracker.experimentID(db, named: job.name, artifactLocation: "\(experimentsDirectory)/\(job.name)")
-            try Tracker.create(db, run, params: params, tags: tags)
+            run.experimentID = try Tracker.experimentID(tx, named: job.name, artifactLocation: "\(experimentsDirectory)/\(job.name)")
+            try Tracker.create(tx, run, params: params, tags: tags)
             return (replaced, run)
         }
     }
@@ -140,20 +139,20 @@ public final class JobRunner: Sendable {
     /// A failure puts its announcements (run failed, gate failed) in the outbox in the same transaction.
     func recordEnd(_ runID: String, job: JobSpec, outcome: RunOutcome, message: String?,
                    failures: [JobRunResult.StageResult] = []) throws -> RunRecord {
-        try store.database.write { db in
-            try Tracker.finish(db, runID, outcome: outcome, endTime: Store.nowMillis(),
+        try store.write { tx in
+            try Tracker.finish(tx, runID, outcome: outcome, endTime: Store.nowMillis(),
                                exitCode: outcome == .succeeded ? 0 : 1, message: message)
             if outcome == .failed {
                 let short = String(runID.prefix(8))
-                try Outbox.enqueue(db, .runFailed, job: job.name, summary: "\(job.name) run \(short) failed: \(message ?? "")",
+                try Outbox.enqueue(tx, .runFailed, job: job.name, summary: "\(job.name) run \(short) failed: \(message ?? "")",
                                    details: ["run_id": runID, "failed_stages": failures.map { ["stage": $0.name, "message": $0.message ?? ""] }])
                 for gate in failures where job.stages.first(where: { $0.name == gate.name })?.action == .builtin("gate") {
-                    try Outbox.enqueue(db, .gateFailed, job: job.name, summary: "\(job.name) run \(short): \(gate.message ?? "gate failed")",
+                    try Outbox.enqueue(tx, .gateFailed, job: job.name, summary: "\(job.name) run \(short): \(gate.message ?? "gate failed")",
                                        details: ["run_id": runID, "stage": gate.name, "stage_run_id": gate.runID as Any])
                 }
             }
-            if job.concurrency.exclusive { try JobLease.release(db, job: job.name, runID: runID) }
-            guard let run = try RunRecord.fetchOne(db, key: runID) else { throw Tracker.TrackingError("no run \(runID)") }
+            if job.concurrency.exclusive { try JobLease.release(tx, job: job.name, runID: runID) }
+            guard let run = try Tracker.run(tx, runID) else { throw Tracker.TrackingError("no run \(runID)") }
             return run
         }
     }

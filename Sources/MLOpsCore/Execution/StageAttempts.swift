@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One stage's life inside a job run: its attempts (each a child run, retried with backoff), and
 /// the records of stages that are skipped or reused instead of run.
@@ -42,13 +41,7 @@ extension JobRunner {
         run.artifactURI = old.artifactURI
         var tags = stageTags(stage, parent: parent, attempt: 0)
         tags["mlops.reused_from"] = old.id
-        try? store.database.write { db in
-            try run.insert(db)
-            try Tracker.upsertTags(db, runID: run.id, tags)
-            try Tracker.rollUp(db, child: old.id, into: run.id)
-            try Tracker.rollUp(db, child: old.id, into: parent.id)
-            try AuditLog.record(db, entityType: "run", entityID: run.id, action: "reuse", to: RunStatus.finished.rawValue, detail: old.id)
-        }
+        try? store.write { try Tracker.recordReuse($0, run, tags: tags, from: old.id, parentID: parent.id) }
         report(.stageReused(stage: stage.name, from: old.id))
         return Done(name: stage.name, outcome: .reused, message: run.message, runID: run.id, artifacts: old.artifactURI, attempts: 0)
     }
@@ -93,10 +86,10 @@ extension JobRunner {
             let ended = Store.nowMillis()
             let runID = run.id
             do {
-                try store.database.write { db in
-                    try Tracker.finish(db, runID, outcome: outcome, endTime: ended,
+                try store.write { tx in
+                    try Tracker.finish(tx, runID, outcome: outcome, endTime: ended,
                                        exitCode: termination.exitCode.map(Int.init), message: termination.message)
-                    if outcome == .succeeded { try Tracker.rollUp(db, child: runID, into: parent.id) }
+                    if outcome == .succeeded { try Tracker.rollUp(tx, child: runID, into: parent.id) }
                 }
             } catch {
                 Console.shared.write("mlops: cannot record the end of \(stage.name): \(error)\n", to: .stderr)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One pass of the monitoring loop, as the scheduler runs it each tick: every hit-rate monitor
 /// whose `every` has passed is evaluated, the evaluation is recorded as a monitor run (its figures
@@ -35,10 +34,8 @@ public struct MonitorCycle: Sendable {
 
     /// Evaluates the monitors due at `now` (all of them with `force`), or only `names`.
     public func run(now: Int64, force: Bool = false, only names: Set<String>? = nil, trigger: String = "schedule") throws -> [Result] {
-        let last = try store.database.read { db in
-            try Dictionary(Row.fetchAll(db, sql: "SELECT monitor, updated_time, last_evaluation FROM monitor_state").map {
-                ($0["monitor"] as String, ($0["updated_time"] as Int64, $0["last_evaluation"] as String?))
-            }, uniquingKeysWith: { a, _ in a })
+        let last = try store.read { tx in
+            Dictionary(try MonitorRecords.all(tx).map { ($0.monitor, ($0.updatedTime, $0.lastEvaluationJSON)) }, uniquingKeysWith: { a, _ in a })
         }
         var results: [Result] = []
         for monitor in spec.monitors where monitor.metric == "hit_rate" && (names?.contains(monitor.name) ?? true) {
@@ -81,15 +78,8 @@ public struct MonitorCycle: Sendable {
     /// What came of a retrain the monitor asked for: the run it started, or why none started.
     /// Only a start begins the cooldown.
     public static func recordTrigger(_ store: Store, monitor: String, decision: RetrainPolicy.Decision, runID: String?, now: Int64) throws {
-        try store.database.write { db in
-            try db.execute(sql: """
-                UPDATE monitor_state SET last_trigger_time = CASE WHEN ? THEN ? ELSE last_trigger_time END,
-                    last_trigger_run = COALESCE(?, last_trigger_run), last_trigger_reason = CASE WHEN ? THEN ? ELSE last_trigger_reason END,
-                    last_decision = ?
-                WHERE monitor = ?
-                """, arguments: [decision.start, now, runID, decision.start, decision.reason, decision.reason, monitor])
-            try AuditLog.record(db, entityType: "monitor", entityID: monitor, action: decision.start ? "trigger" : "trigger_refused",
-                                to: runID, detail: decision.reason)
+        try store.write { tx in
+            try MonitorRecords.recordTrigger(tx, monitor: monitor, started: decision.start, reason: decision.reason, runID: runID, now: now)
         }
     }
 
@@ -102,13 +92,10 @@ public struct MonitorCycle: Sendable {
     }
 
     public static func lastTriggers(_ store: Store) throws -> [String: LastTrigger] {
-        try store.database.read { db in
-            var result: [String: LastTrigger] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT monitor, last_trigger_time, last_trigger_run, last_trigger_reason, last_decision FROM monitor_state") {
-                result[row["monitor"]] = LastTrigger(time: row["last_trigger_time"], runID: row["last_trigger_run"],
-                                                     reason: row["last_trigger_reason"], decision: row["last_decision"])
-            }
-            return result
+        try store.read { tx in
+            Dictionary(try MonitorRecords.all(tx).map {
+                ($0.monitor, LastTrigger(time: $0.lastTriggerTime, runID: $0.lastTriggerRun, reason: $0.lastTriggerReason, decision: $0.lastDecision))
+            }, uniquingKeysWith: { a, _ in a })
         }
     }
 }

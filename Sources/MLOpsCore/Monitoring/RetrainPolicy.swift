@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Whether a monitor's breach may start its `on_drop` job now. A retrain is never stacked: not
 /// while a run of that job is going, not while a rollout of the model is in flight (the candidate
@@ -17,21 +16,18 @@ public enum RetrainPolicy {
             return Decision(start: false, reason: evaluation.verdict == .dropped
                 ? "\(evaluation.breaches) of \(monitor.breachesToTrigger) breaches in a row, or in cooldown" : "no significant drop")
         }
-        return try store.database.read { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE kind = 'job' AND job = ? AND status = 'RUNNING'", arguments: [job]) == true {
+        return try store.read { tx in
+            if try Tracker.isRunning(tx, job: job) {
                 return Decision(start: false, reason: "a run of \(job) is already going")
             }
-            if let rollout = try RolloutStore.inFlight(db, monitor.model) {
+            if let rollout = try RolloutRecords.inFlight(tx, monitor.model) {
                 return Decision(start: false, reason: "a rollout of \(monitor.model) v\(rollout.candidateVersion) is in flight")
             }
-            let last = try Int64.fetchOne(db, sql: "SELECT MAX(start_time) FROM runs WHERE kind = 'job' AND job = ? AND trigger = 'monitor'", arguments: [job])
-            if let last, now - last < monitor.cooldown.milliseconds {
+            if let last = try Tracker.lastStart(tx, job: job, trigger: "monitor"), now - last < monitor.cooldown.milliseconds {
                 return Decision(start: false, reason: "the last retrain of \(job) started less than \(monitor.cooldown) ago")
             }
             if let cap = monitor.maxRetrains {
-                let recent = try Int.fetchOne(db, sql: """
-                    SELECT COUNT(*) FROM runs WHERE kind = 'job' AND job = ? AND trigger = 'monitor' AND start_time >= ?
-                    """, arguments: [job, now - cap.period.milliseconds]) ?? 0
+                let recent = try Tracker.starts(tx, job: job, trigger: "monitor", since: now - cap.period.milliseconds)
                 if recent >= cap.count {
                     return Decision(start: false, reason: "\(recent) retrains of \(job) in the last \(cap.period), max_retrains is \(cap.count)")
                 }

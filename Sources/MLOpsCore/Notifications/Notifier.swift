@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Delivers the outbox to the targets jobs.yaml names: webhooks (a JSON POST through libcurl,
 /// loaded when the first webhook is sent) and commands. Each attempt is an audit row; a failed target is
@@ -32,18 +31,11 @@ public struct Notifier: Sendable {
         var report = Report()
         while true {
             let now = Store.nowMillis()
-            let due = (try? await store.database.read { db in
-                try Outbox.Pending.fetchAll(db, sql: """
-                    SELECT id, time, event, job, model, summary, payload, state, attempts, delivered_to, last_error
-                    FROM notifications WHERE state = 'pending' AND next_attempt_time <= ? ORDER BY id LIMIT 100
-                    """, arguments: [now])
-            }) ?? []
+            let due = (try? store.read { try Outbox.due($0, now: now) }) ?? []
             for row in due { await deliver(row, report: &report) }
-            let waiting = try? store.database.read { db in
-                try Row.fetchOne(db, sql: "SELECT MIN(next_attempt_time) AS next, COUNT(*) AS n FROM notifications WHERE state = 'pending'")
-            }
-            report.pending = waiting?["n"] ?? 0
-            guard let next = waiting?["next"] as Int64? else { return report }
+            let waiting = try? store.read { try Outbox.waiting($0) }
+            report.pending = waiting?.count ?? 0
+            guard let next = waiting?.next else { return report }
             let wait = Duration.milliseconds(max(0, next - Store.nowMillis()))
             guard ContinuousClock.now + wait < deadline else { return report }
             try? await Task.sleep(for: wait)
@@ -58,8 +50,8 @@ public struct Notifier: Sendable {
             let error = await attempt(target, row)
             if let error { errors.append("\(target.name): \(error)") } else { delivered.append(target.name) }
             if error == nil { report.delivered += 1 } else { report.failedAttempts += 1 }
-            try? await store.database.write { db in
-                try AuditLog.record(db, entityType: "notification", entityID: String(row.id), action: "deliver",
+            try? store.write { tx in
+                try AuditLog.record(tx, entityType: "notification", entityID: String(row.id), action: "deliver",
                                     from: row.event, to: error == nil ? "delivered" : "failed",
                                     detail: "\(target.name) attempt \(row.attempts + 1)" + (error.map { ": \($0)" } ?? ""))
             }
@@ -71,10 +63,9 @@ public struct Notifier: Sendable {
         let backoff = min(600_000, 1000 * Int64(pow(4.0, Double(attempts - 1))))
         let deliveredText = String(decoding: (try? JSONEncoder().encode(delivered)) ?? Data("[]".utf8), as: UTF8.self)
         let lastError = errors.isEmpty ? nil : errors.joined(separator: "; ")
-        try? await store.database.write { db in
-            try db.execute(sql: """
-                UPDATE notifications SET state = ?, attempts = ?, next_attempt_time = ?, delivered_to = ?, last_error = ? WHERE id = ?
-                """, arguments: [state, attempts, Store.nowMillis() + backoff, deliveredText, lastError, row.id])
+        try? store.write { tx in
+            try Outbox.settle(tx, id: row.id, state: state, attempts: attempts, nextAttemptTime: Store.nowMillis() + backoff,
+                              deliveredTo: deliveredText, lastError: lastError)
         }
     }
 

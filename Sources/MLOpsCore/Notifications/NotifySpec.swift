@@ -27,17 +27,6 @@ public struct NotifyTarget: Sendable, Hashable {
     public func wants(_ event: String) -> Bool { events?.contains(event) ?? true }
 }
 
-/// The events mlops announces.
-public enum NotifyEvent: String, Sendable, CaseIterable {
-    case runFailed = "run_failed"
-    case gateFailed = "gate_failed"
-    case rolloutStarted = "rollout_started"
-    case rolloutPromoted = "rollout_promoted"
-    case rolloutPaused = "rollout_paused"
-    case rolloutRolledBack = "rollout_rolled_back"
-    case monitorBreach = "monitor_breach"
-    case retrainTriggered = "retrain_triggered"
-}
 
 enum NotifySpecParser {
     static let keys = ["webhook", "command", "events", "attempts", "timeout"]

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsLearn
 
 /// `mlops outcomes import`: labels that arrived for earlier predictions, from a CSV with a
@@ -46,12 +45,8 @@ public enum OutcomeImport {
         let models = text("model"), periods = text("period"), times = text("time")
         var problems: [(Int, String)] = []
         var rows: [(predictionID: Int64, label: Bool, time: Int64)] = []
-        try store.database.read { db in
-            let byID = try db.makeStatement(sql: "SELECT id, model_name, model_version FROM predictions WHERE id = ?")
-            let byEntity = try db.makeStatement(sql: """
-                SELECT id, model_name, model_version FROM predictions WHERE entity_id = ? AND (? IS NULL OR model_name = ?)
-                  AND (? IS NULL OR period = ?) ORDER BY created_time DESC, id DESC LIMIT 1
-                """)
+        try store.read { tx in
+            let matcher = try PredictionMatcher(tx)
             for r in 0..<table.rowCount {
                 let line = r + 2
                 let label: Bool
@@ -70,10 +65,10 @@ public enum OutcomeImport {
                     }
                     time = parsed
                 }
-                let found: Row?
+                let found: Int64?
                 if let ids, !ids[r].isEmpty {
                     guard let id = Int64(ids[r]) else { problems.append((line, "prediction_id '\(ids[r])' is not a number")); continue }
-                    found = try Row.fetchOne(byID, arguments: [id])
+                    found = try matcher.prediction(id: id)
                     if found == nil { problems.append((line, "no prediction \(id)")); continue }
                 } else if let entities, !entities[r].isEmpty {
                     let model = models.map { $0[r] }.flatMap { $0.isEmpty ? nil : $0 } ?? defaultModel
@@ -82,7 +77,7 @@ public enum OutcomeImport {
                         guard let p = Int(periods[r]) else { problems.append((line, "period '\(periods[r])' is not a whole number")); continue }
                         period = p
                     }
-                    found = try Row.fetchOne(byEntity, arguments: [entities[r], model, model, period, period])
+                    found = try matcher.prediction(entity: entities[r], model: model, period: period)
                     if found == nil {
                         problems.append((line, "no prediction for entity '\(entities[r])'" + (model.map { " of model \($0)" } ?? "")
                             + (period.map { " in period \($0)" } ?? "")))
@@ -92,19 +87,15 @@ public enum OutcomeImport {
                     problems.append((line, "neither prediction_id nor entity_id is set"))
                     continue
                 }
-                rows.append((found!["id"], label, time))
+                guard let found else { continue }
+                rows.append((found, label, time))
             }
         }
         if !problems.isEmpty { throw Failure(problems: problems) }
-        return try store.database.write { db in
-            for row in rows { try PredictionLog.saveOutcome(db, predictionID: row.predictionID, label: row.label, observedTime: row.time, now: now) }
-            try AuditLog.record(db, entityType: "outcomes", entityID: source, action: "import", to: "\(rows.count) rows", time: now)
-            let counts = try Row.fetchAll(db, sql: """
-                SELECT p.model_name || '/' || p.model_version AS version, COUNT(*) AS n FROM outcomes o JOIN predictions p ON p.id = o.prediction_id
-                WHERE o.recorded_time = ? GROUP BY 1
-                """, arguments: [now])
-            return Summary(rows: rows.count, byVersion: Dictionary(uniqueKeysWithValues: counts.map { ($0["version"], $0["n"]) }),
-                           positives: rows.filter(\.label).count)
+        return try store.write { tx in
+            for row in rows { try PredictionLog.saveOutcome(tx, predictionID: row.predictionID, label: row.label, observedTime: row.time, now: now) }
+            try AuditLog.record(tx, entityType: "outcomes", entityID: source, action: "import", to: "\(rows.count) rows", time: now)
+            return Summary(rows: rows.count, byVersion: try PredictionLog.outcomesRecorded(tx, at: now), positives: rows.filter(\.label).count)
         }
     }
 

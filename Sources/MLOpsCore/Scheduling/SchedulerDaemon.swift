@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The loop that makes the workspace run unattended. Each tick it closes runs orphaned by a dead
 /// runner (resuming a scheduled one from its failed stages), fires the schedules that are due
@@ -34,12 +33,7 @@ public actor SchedulerDaemon {
     /// Puts this daemon on record (pid, host, heartbeat) before its first tick.
     public func register() throws {
         let me = ProcessIdentity.current()
-        try store.database.write { db in
-            try db.execute(sql: """
-                INSERT INTO scheduler_daemons (id, pid, pid_start_time, boot_id, host, started_time, heartbeat_time, status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'running')
-                """, arguments: [id, me.pid, me.startTime, me.bootID, me.host, since, since])
-        }
+        try store.write { try DaemonRecords.register($0, id: id, identity: me, now: since) }
         log("daemon_started", ["daemon": String(id.prefix(8)), "pid": String(me.pid), "jobs": spec.jobs.filter { $0.schedule != nil }.map(\.name).joined(separator: ","),
                                "monitors": spec.monitors.map(\.name).joined(separator: ",")])
     }
@@ -48,9 +42,7 @@ public actor SchedulerDaemon {
     public func tick(now: Int64) async {
         guard !stopping else { return }
         do {
-            try await store.database.write { db in
-                try db.execute(sql: "UPDATE scheduler_daemons SET heartbeat_time = ? WHERE id = ?", arguments: [now, id])
-            }
+            try store.write { try DaemonRecords.heartbeat($0, id: id, now: now) }
             try recoverOrphans(now: now)
             for job in spec.jobs where job.schedule != nil { try fireSchedule(job, now: now) }
             try checkMonitors(now: now)
@@ -82,9 +74,7 @@ public actor SchedulerDaemon {
             entry.task.cancel()
         }
         await waitIdle()
-        try? await store.database.write { db in
-            try db.execute(sql: "UPDATE scheduler_daemons SET status = 'stopped', stopped_time = ? WHERE id = ?", arguments: [Store.nowMillis(), id])
-        }
+        try? store.write { try DaemonRecords.stopped($0, id: id, now: Store.nowMillis()) }
         log("daemon_stopped", ["daemon": String(id.prefix(8))])
     }
 
@@ -94,22 +84,19 @@ public actor SchedulerDaemon {
         for orphan in try OrphanReaper.reap(store, now: now) {
             log(.warn, "run_orphaned", ["run": String(orphan.prefix(8))])
         }
-        for fire in try store.database.read(ScheduleBook.orphanedFires) {
+        for fire in try store.read({ try ScheduleBook.orphanedFires($0) }) {
             guard let job = spec.job(named: fire.job) else { continue }
             guard fire.resumes < ScheduleBook.maxResumes else {
                 log(.error, "fire_abandoned", ["job": job.name, "run": String(fire.run.prefix(8)),
                                                "reason": "its runner died \(fire.resumes + 1) times; run it by hand with mlops run --rerun"])
-                try store.database.write { db in
-                    try db.execute(sql: "UPDATE schedule_fires SET resumes = resumes + 1 WHERE job = ? AND fire_time = ? AND resumes = ?",
-                                   arguments: [job.name, fire.time, fire.resumes])
-                }
+                try store.write { try ScheduleBook.abandon($0, job: job.name, time: fire.time, resumes: fire.resumes) }
                 continue
             }
             var request = fireRequest(job, time: fire.time)
             request.rerunOf = fire.run
             request.onlyFailed = true
             request.tags["mlops.resumed_from"] = fire.run
-            let resumed = try store.database.write { try ScheduleBook.resumed($0, orphan: fire.run, as: request.runID!) }
+            let resumed = try store.write { try ScheduleBook.resumed($0, orphan: fire.run, as: request.runID!) }
             if resumed { launch(request, why: "resume") }
         }
     }
@@ -117,10 +104,10 @@ public actor SchedulerDaemon {
     func fireSchedule(_ job: JobSpec, now: Int64) throws {
         guard let cron = job.schedule else { return }
         let zone = job.timezone.flatMap(TimeZone.init(identifier:)) ?? .current
-        let last = try store.database.read { try ScheduleBook.lastFireTime($0, job: job.name) } ?? since
+        let last = try store.read { try ScheduleBook.lastFireTime($0, job: job.name) } ?? since
         let plan = FirePlan.due(cron, in: zone, after: Self.date(last), now: Self.date(now), catchup: job.catchup)
         for fire in plan.missed {
-            let claimed = try store.database.write {
+            let claimed = try store.write {
                 try ScheduleBook.claim($0, .init(job: job.name, time: Self.millis(fire), status: .missed, daemon: id,
                                                  detail: "missed while no scheduler ran; catchup: \(job.catchup.rawValue)"), now: now)
             }
@@ -129,16 +116,16 @@ public actor SchedulerDaemon {
         for fire in plan.start {
             let time = Self.millis(fire)
             let going = try runningRun(of: job.name)
-            let behind = try store.database.read { try !ScheduleBook.queued($0, job: job.name).isEmpty }
+            let behind = try store.read { try !ScheduleBook.queued($0, job: job.name).isEmpty }
             let waits = (going != nil && job.concurrency != .allow) || behind || job.catchup == .all && plan.start.count > 1
             if waits && job.concurrency == .forbid && job.catchup != .all {
-                let claimed = try store.database.write {
+                let claimed = try store.write {
                     try ScheduleBook.claim($0, .init(job: job.name, time: time, status: .skipped, daemon: id,
                                                      detail: "run \(going.map { String($0.prefix(8)) } ?? "?") was still going (concurrency: forbid)"), now: now)
                 }
                 if claimed { log(.warn, "fire_skipped", ["job": job.name, "fire": DaemonLog.timestamp(time), "running": String(going?.prefix(8) ?? "")]) }
             } else if waits {
-                let claimed = try store.database.write {
+                let claimed = try store.write {
                     try ScheduleBook.claim($0, .init(job: job.name, time: time, status: .queued, daemon: id), now: now)
                 }
                 guard claimed else { continue }
@@ -146,7 +133,7 @@ public actor SchedulerDaemon {
                 if job.concurrency == .replace, let going { stopRun(going, job: job.name) }
             } else {
                 let request = fireRequest(job, time: time)
-                let claimed = try store.database.write {
+                let claimed = try store.write {
                     try ScheduleBook.claim($0, .init(job: job.name, time: time, status: .started, runID: request.runID, daemon: id), now: now)
                 }
                 if claimed { launch(request, why: "fire") }
@@ -154,9 +141,9 @@ public actor SchedulerDaemon {
         }
         // A queued fire starts once nothing of its job is going.
         if try runningRun(of: job.name) == nil,
-           let time = try store.database.read({ try ScheduleBook.queued($0, job: job.name).first }) {
+           let time = try store.read({ try ScheduleBook.queued($0, job: job.name).first }) {
             let request = fireRequest(job, time: time)
-            if try store.database.write({ try ScheduleBook.startQueued($0, job: job.name, time: time, runID: request.runID!, daemon: id) }) {
+            if try store.write({ try ScheduleBook.startQueued($0, job: job.name, time: time, runID: request.runID!, daemon: id) }) {
                 launch(request, why: "queued fire")
             }
         }
@@ -166,7 +153,7 @@ public actor SchedulerDaemon {
     /// or a RUNNING one on record, from any process.
     func runningRun(of job: String) throws -> String? {
         if let mine = running.first(where: { $0.value.job == job })?.key { return mine }
-        return try store.database.read { try ScheduleBook.isRunning($0, job: job) }
+        return try store.read { try ScheduleBook.isRunning($0, job: job) }
     }
 
     /// The run a fire starts, with the id its fire row records.
@@ -200,12 +187,7 @@ public actor SchedulerDaemon {
     }
 
     func advanceRollouts(now: Int64) throws {
-        let models = try store.database.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT model_name FROM rollouts WHERE state IN ('pending', 'progressing', 'paused')
-                UNION SELECT name FROM registered_model_aliases WHERE alias = 'previous'
-                """)
-        }
+        let models = try store.read { try RolloutRecords.modelsToAdvance($0) }
         let controller = RolloutController(store: store)
         for model in models {
             for transition in try controller.advance(model, now: now) {
@@ -245,9 +227,7 @@ public actor SchedulerDaemon {
     /// A fire whose run another process's lease refused is recorded as skipped, not started.
     func refused(_ request: RunRequest, reason: String) throws {
         guard let runID = request.runID else { return }
-        try store.database.write { db in
-            try db.execute(sql: "UPDATE schedule_fires SET status = 'skipped', detail = ? WHERE run_uuid = ?", arguments: [reason, runID])
-        }
+        try store.write { try ScheduleBook.markSkipped($0, runID: runID, reason: reason) }
     }
 
     /// `concurrency: replace`: this daemon's run is cancelled; another process's runner gets SIGTERM.

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A year in seconds: the real scheduler daemon, stages, monitors and rollouts run against the
 /// synthetic cohort on a virtual clock (`TimeShift`). Time jumps from tick to tick (each day, and
@@ -113,7 +112,7 @@ public final class Simulation: Sendable {
         if let fire {
             let claim = ScheduleBook.Fire(job: job.name, time: fire, status: .started, runID: request.runID, daemon: "simulation",
                                           detail: "simulation: \(why)")
-            _ = try await store.database.write { db in try ScheduleBook.claim(db, claim, now: fire) }
+            _ = try await store.write { tx in try ScheduleBook.claim(tx, claim, now: fire) }
         }
         log("run_started", ["job": job.name, "run": String(request.runID!.prefix(8)), "trigger": "manual", "why": why])
         let result = try await JobRunner(workspace: workspace, spec: spec, store: store).run(request)

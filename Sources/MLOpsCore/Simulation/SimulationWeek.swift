@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One row of the simulation's table: where the model stood at the end of a week, and what
 /// happened during it.
@@ -23,24 +22,17 @@ public struct SimulationWeek: Sendable, Codable, Hashable {
 extension Simulation {
     /// The state at `to`, and the events in (`from`, `to`].
     func snapshot(week: Int, from: Int64, to: Int64) throws -> SimulationWeek {
-        let model = try store.database.read { db in
-            try String.fetchOne(db, sql: "SELECT model_name FROM rollouts ORDER BY started_time LIMIT 1")
-                ?? String.fetchOne(db, sql: "SELECT name FROM registered_model_aliases WHERE alias = 'champion' LIMIT 1")
-        }
+        let model = try store.read { tx in try RolloutRecords.firstModel(tx) ?? RegistryRecords.firstServedModel(tx) }
         let evaluation = try HitRateMonitor.lastEvaluations(store).values.first { $0.model == model }
-        return try store.database.read { db in
-            let champion = try Int.fetchOne(db, sql: "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'", arguments: [model])
-            let inFlight = try model.flatMap { try RolloutStore.inFlight(db, $0) }
+        return try store.read { tx in
+            let champion = try model.flatMap { try RegistryRecords.version(tx, $0, alias: .champion) }
+            let inFlight = try model.flatMap { try RolloutStore.inFlight(tx, $0) }
             var events: [String] = []
-            let retrains = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs WHERE kind = 'job' AND trigger = 'monitor' AND start_time > ? AND start_time <= ?",
-                                            arguments: [from, to]) ?? 0
+            let retrains = try Tracker.jobStarts(tx, trigger: "monitor", after: from, upTo: to)
             events += Array(repeating: "retrain", count: retrains)
-            for row in try Row.fetchAll(db, sql: """
-                SELECT e.event, e.to_state, r.candidate_version FROM rollout_events e JOIN rollouts r ON r.id = e.rollout_id
-                WHERE e.time > ? AND e.time <= ? ORDER BY e.id
-                """, arguments: [from, to]) {
-                let version: Int = row["candidate_version"]
-                switch (row["event"] as String, row["to_state"] as String) {
+            for row in try RolloutRecords.events(tx, after: from, upTo: to) {
+                let version = row.candidate
+                switch (row.event, row.toState) {
                 case ("start", "promoted"): events.append("promote v\(version)")
                 case ("start", _): events.append("canary v\(version)")
                 case (_, "promoted"): events.append("promote v\(version)")
@@ -48,11 +40,9 @@ extension Simulation {
                 default: break
                 }
             }
-            let gates = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM runs WHERE kind = 'stage' AND outcome = 'failed' AND stage = 'gate' AND start_time > ? AND start_time <= ?
-                """, arguments: [from, to]) ?? 0
+            let gates = try Tracker.stageFailures(tx, stage: "gate", after: from, upTo: to)
             events += Array(repeating: "gate failed", count: gates)
-            let drift = try champion.flatMap { try FeatureDriftLog.latest(db, model: model ?? "", version: $0, now: to) }
+            let drift = try champion.flatMap { try FeatureDriftLog.latest(tx, model: model ?? "", version: $0, now: to) }
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withFullDate]
             return SimulationWeek(week: week, date: formatter.string(from: Date(timeIntervalSince1970: Double(from + 3 * Self.day) / 1000)),

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A parsed, validated jobs.yaml: the one document that describes a workspace's jobs and monitors.
 public struct JobsFile: Sendable {
@@ -70,9 +69,8 @@ public struct SkipCondition: Sendable, Hashable {
         }
         if let reference = aliasExists {
             let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
-            guard parts.count == 2, try store.database.read({ db in
-                try Bool.fetchOne(db, sql: "SELECT 1 FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [parts[0], parts[1]])
-            }) == true else { return nil }
+            guard parts.count == 2,
+                  try store.read({ try RegistryRecords.version($0, parts[0], alias: ModelAlias(rawValue: parts[1])) }) != nil else { return nil }
             why.append("\(reference) exists")
         }
         return why.isEmpty ? nil : "skip_if: " + why.joined(separator: " and ")

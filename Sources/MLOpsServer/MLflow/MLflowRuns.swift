@@ -44,7 +44,7 @@ extension MLflowService {
             run.userID = user
             let location = (row["artifact_location"] as String?) ?? "mlflow-artifacts:/\(experiment)"
             run.artifactURI = "\(location.hasSuffix("/") ? String(location.dropLast()) : location)/\(run.id)/artifacts"
-            try Tracker.create(db, run, params: [:], tags: tags)
+            try Tracker.create(StoreTransaction(db), run, params: [:], tags: tags)
             return ["run": try runJSON(db, run)]
         }
     }
@@ -64,7 +64,7 @@ extension MLflowService {
         let name = try f.string("run_name")
         return try store.database.write { db in
             _ = try activeRun(db, id)
-            let run = try Tracker.update(db, id, action: status.map { $0.rawValue.lowercased() } ?? "update") { run in
+            let run = try Tracker.update(StoreTransaction(db), id, action: status.map { $0.rawValue.lowercased() } ?? "update") { run in
                 if let status {
                     run.status = status
                     // A status set through the API has no finer outcome; the runner's own ends keep theirs.
@@ -73,7 +73,7 @@ extension MLflowService {
                 if let end { run.endTime = end } else if let status, status.isTerminal, run.endTime == nil { run.endTime = Store.nowMillis() }
                 if let name, !name.isEmpty { run.name = name }
             }
-            if let name, !name.isEmpty { try Tracker.upsertTags(db, runID: id, ["mlflow.runName": name]) }
+            if let name, !name.isEmpty { try Tracker.upsertTags(StoreTransaction(db), runID: id, ["mlflow.runName": name]) }
             return ["run_info": MLflowEntities.runInfo(run)]
         }
     }
@@ -82,7 +82,7 @@ extension MLflowService {
         let id = try f.runID()
         try store.database.write { db in
             _ = try runRecord(db, id)
-            try Tracker.update(db, id, action: stage == "deleted" ? "delete" : "restore") { $0.lifecycleStage = stage }
+            try Tracker.update(StoreTransaction(db), id, action: stage == "deleted" ? "delete" : "restore") { $0.lifecycleStage = stage }
         }
         return [:]
     }
@@ -96,7 +96,7 @@ extension MLflowService {
         let point = MetricPoint(key: key, value: value, timestamp: timestamp, step: try f.int64("step") ?? 0)
         let modelMetric = try MLflowLoggedModels.ModelMetric(point, f)
         return try writeActiveRun(id) { db in
-            try Tracker.insertMetrics(db, runID: id, [point])
+            try Tracker.insertMetrics(StoreTransaction(db), runID: id, [point])
             if let modelMetric { try MLflowLoggedModels.insert(db, runID: id, [modelMetric]) }
         }
     }
@@ -126,7 +126,7 @@ extension MLflowService {
     /// Params are write-once; MLflow's message for a changed value, which its users know.
     func insertParams(_ db: Database, _ runID: String, _ params: [String: String]) throws {
         do {
-            try Tracker.insertParams(db, runID: runID, params)
+            try Tracker.insertParams(StoreTransaction(db), runID: runID, params)
         } catch let error as Tracker.TrackingError {
             guard let changed = error.changedParam else { throw error }
             throw MLflowError(.invalidParameterValue, """
@@ -151,7 +151,7 @@ extension MLflowService {
 
     /// `mlflow.runName` is the run's name too.
     func setTags(_ db: Database, _ runID: String, _ tags: [String: String]) throws {
-        try Tracker.upsertTags(db, runID: runID, tags)
+        try Tracker.upsertTags(StoreTransaction(db), runID: runID, tags)
         if let name = tags["mlflow.runName"], !name.isEmpty {
             try db.execute(sql: "UPDATE runs SET name = ? WHERE run_uuid = ?", arguments: [name, runID])
         }
@@ -214,7 +214,7 @@ extension MLflowService {
         return try writeActiveRun(id) { db in
             try insertParams(db, id, params)
             try setTags(db, id, tags)
-            try Tracker.insertMetrics(db, runID: id, points)
+            try Tracker.insertMetrics(StoreTransaction(db), runID: id, points)
             try MLflowLoggedModels.insert(db, runID: id, modelMetrics)
         }
     }

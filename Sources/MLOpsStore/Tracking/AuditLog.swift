@@ -10,7 +10,14 @@ public enum AuditLog {
         return "\(user)@\(ProcessInfo.processInfo.hostName) pid \(getpid())"
     }()
 
-    public static func record(_ db: Database, entityType: String, entityID: String, action: String,
+    /// Records a change in the caller's transaction.
+    public static func record(_ tx: StoreTransaction, entityType: String, entityID: String, action: String,
+                              from: String? = nil, to: String? = nil, detail: String? = nil,
+                              time: Int64 = Store.nowMillis()) throws {
+        try record(tx.db, entityType: entityType, entityID: entityID, action: action, from: from, to: to, detail: detail, time: time)
+    }
+
+    package static func record(_ db: Database, entityType: String, entityID: String, action: String,
                               from: String? = nil, to: String? = nil, detail: String? = nil,
                               time: Int64 = Store.nowMillis()) throws {
         try db.cachedStatement(sql: """
@@ -37,15 +44,23 @@ public enum AuditLog {
         }
     }
 
-    public static func entries(_ db: Database, entityType: String, entityID: String) throws -> [Entry] {
-        try Entry.fetchAll(db, sql: """
+    public static func entries(_ tx: StoreTransaction, entityType: String, entityID: String) throws -> [Entry] {
+        try Entry.fetchAll(tx.db, sql: """
             SELECT time, actor, action, from_state, to_state, detail FROM audit_log
             WHERE entity_type = ? AND entity_id = ? ORDER BY id
             """, arguments: [entityType, entityID])
     }
 
+    /// When `alias` of `model` last moved to `version`: a monitor's deployment baseline starts there.
+    public static func lastAliasMove(_ tx: StoreTransaction, model: String, alias: ModelAlias, to version: Int) throws -> Int64? {
+        try Int64.fetchOne(tx.db, sql: """
+            SELECT time FROM audit_log WHERE entity_type = 'alias' AND entity_id = ? AND action = 'move' AND to_state = ?
+            ORDER BY id DESC LIMIT 1
+            """, arguments: ["\(model)@\(alias)", String(version)])
+    }
+
     /// An entity's history, oldest first, read on its own.
     public static func entries(in store: Store, entityType: String, entityID: String) throws -> [Entry] {
-        try store.database.read { try entries($0, entityType: entityType, entityID: entityID) }
+        try store.read { try entries($0, entityType: entityType, entityID: entityID) }
     }
 }

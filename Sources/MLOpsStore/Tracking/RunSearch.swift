@@ -158,13 +158,14 @@ public struct RunSearch: Sendable {
 
     public func run(_ store: Store) throws -> [RunRecord] {
         let (sql, args) = compile()
-        return try store.database.read { db in try RunRecord.fetchAll(db, sql: sql, arguments: args) }
+        return try store.read { tx in let db = tx.db; return try RunRecord.fetchAll(db, sql: sql, arguments: args) }
     }
 
     /// Latest metrics of many runs in one query, for listings.
     public static func latestMetrics(_ store: Store, runIDs: [String]) throws -> [String: [MetricPoint]] {
         guard !runIDs.isEmpty else { return [:] }
-        return try store.database.read { db in
+        return try store.read { tx in
+            let db = tx.db
             var result: [String: [MetricPoint]] = [:]
             let rows = try Row.fetchAll(db, sql: """
                 SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics

@@ -23,10 +23,11 @@ public struct Tracker: Sendable {
 
     /// The id of the experiment with this name, created on first use.
     public func experimentID(named name: String, artifactLocation: String? = nil) throws -> Int64 {
-        try store.database.write { db in try Self.experimentID(db, named: name, artifactLocation: artifactLocation) }
+        try store.write { tx in try Self.experimentID(tx, named: name, artifactLocation: artifactLocation) }
     }
 
-    package static func experimentID(_ db: Database, named name: String, artifactLocation: String?) throws -> Int64 {
+    public static func experimentID(_ tx: StoreTransaction, named name: String, artifactLocation: String?) throws -> Int64 {
+        let db = tx.db
         if let id = try Int64.fetchOne(db, sql: "SELECT experiment_id FROM experiments WHERE name = ?", arguments: [name]) {
             return id
         }
@@ -40,22 +41,34 @@ public struct Tracker: Sendable {
     }
 
     public func experimentName(id: Int64) throws -> String? {
-        try store.database.read { db in
-            try String.fetchOne(db, sql: "SELECT name FROM experiments WHERE experiment_id = ?", arguments: [id])
+        try store.read { tx in
+            let db = tx.db
+            return try String.fetchOne(db, sql: "SELECT name FROM experiments WHERE experiment_id = ?", arguments: [id])
         }
     }
 
     // MARK: Runs
 
-    /// Inserts a new run with its first params and tags, in one transaction.
-    public func create(_ run: RunRecord, params: [String: String] = [:], tags: [String: String] = [:]) throws {
-        try store.database.write { db in try Self.create(db, run, params: params, tags: tags) }
+    /// A run as it is in the store now, inside the caller's transaction.
+    public static func run(_ tx: StoreTransaction, _ id: String) throws -> RunRecord? {
+        try RunRecord.fetchOne(tx.db, key: id)
     }
 
-    public static func create(_ db: Database, _ run: RunRecord, params: [String: String], tags: [String: String]) throws {
+    /// The job a run belongs to, if it is a job's run or one of its stages.
+    public static func job(_ tx: StoreTransaction, ofRun runID: String) throws -> String? {
+        try String.fetchOne(tx.db, sql: "SELECT job FROM runs WHERE run_uuid = ?", arguments: [runID])
+    }
+
+    /// Inserts a new run with its first params and tags, in one transaction.
+    public func create(_ run: RunRecord, params: [String: String] = [:], tags: [String: String] = [:]) throws {
+        try store.write { tx in try Self.create(tx, run, params: params, tags: tags) }
+    }
+
+    public static func create(_ tx: StoreTransaction, _ run: RunRecord, params: [String: String], tags: [String: String]) throws {
+        let db = tx.db
         try run.insert(db)
-        try insertParams(db, runID: run.id, params)
-        try upsertTags(db, runID: run.id, tags)
+        try insertParams(tx, runID: run.id, params)
+        try upsertTags(tx, runID: run.id, tags)
         try AuditLog.record(db, entityType: "run", entityID: run.id, action: "create", to: run.status.rawValue,
                             detail: [run.job, run.stage].compactMap { $0 }.joined(separator: "/"))
     }
@@ -63,11 +76,12 @@ public struct Tracker: Sendable {
     /// Applies `change` to a run and records the status change, in one transaction.
     @discardableResult
     public func update(_ runID: String, action: String = "update", _ change: @Sendable (inout RunRecord) -> Void) throws -> RunRecord {
-        try store.database.write { db in try Self.update(db, runID, action: action, change) }
+        try store.write { tx in try Self.update(tx, runID, action: action, change) }
     }
 
     @discardableResult
-    public static func update(_ db: Database, _ runID: String, action: String, _ change: (inout RunRecord) -> Void) throws -> RunRecord {
+    public static func update(_ tx: StoreTransaction, _ runID: String, action: String, _ change: (inout RunRecord) -> Void) throws -> RunRecord {
+        let db = tx.db
         guard var run = try RunRecord.fetchOne(db, key: runID) else { throw TrackingError("no run \(runID)") }
         let before = run.status
         change(&run)
@@ -81,7 +95,8 @@ public struct Tracker: Sendable {
 
     /// Records the process an attempt runs in, the moment it has one.
     public func recordProcess(_ runID: String, _ identity: ProcessIdentity) throws {
-        try store.database.write { db in
+        try store.write { tx in
+            let db = tx.db
             try db.cachedStatement(sql: "UPDATE runs SET pid = ?, pid_start_time = ? WHERE run_uuid = ?")
                 .execute(arguments: [identity.pid, identity.startTime, runID])
         }
@@ -89,7 +104,8 @@ public struct Tracker: Sendable {
 
     /// Ends a run: status, outcome, end time, exit code and message, with its audit row, in the
     /// caller's transaction. Prepared statements, since every stage attempt ends through here.
-    package static func finish(_ db: Database, _ runID: String, outcome: RunOutcome, endTime: Int64, exitCode: Int?, message: String?) throws {
+    public static func finish(_ tx: StoreTransaction, _ runID: String, outcome: RunOutcome, endTime: Int64, exitCode: Int?, message: String?) throws {
+        let db = tx.db
         let previous = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM runs WHERE run_uuid = ?"), arguments: [runID])
         guard let previous else { throw TrackingError("no run \(runID)") }
         try db.cachedStatement(sql: """
@@ -100,7 +116,7 @@ public struct Tracker: Sendable {
     }
 
     public func run(_ id: String) throws -> RunRecord? {
-        try store.database.read { db in try RunRecord.fetchOne(db, key: id) }
+        try store.read { tx in let db = tx.db; return try RunRecord.fetchOne(db, key: id) }
     }
 
     /// The run a full id or an unambiguous prefix names.
@@ -109,7 +125,8 @@ public struct Tracker: Sendable {
         guard !prefix.isEmpty, prefix.allSatisfy(\.isHexDigit) else {
             throw TrackingError("'\(idOrPrefix)' is not a run id: run ids are hex, as `mlops runs` shows them")
         }
-        let matches = try store.database.read { db in
+        let matches = try store.read { tx in
+            let db = tx.db
             var sql = "SELECT * FROM runs WHERE run_uuid >= ? AND run_uuid < ?"
             var args: [any DatabaseValueConvertible] = [prefix, prefix + "g"]
             if let kind { sql += " AND kind = ?"; args.append(kind.rawValue) }
@@ -131,23 +148,25 @@ public struct Tracker: Sendable {
     }
 
     public func children(of parentID: String) throws -> [RunRecord] {
-        try store.database.read { db in
-            try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, rowid", arguments: [parentID])
+        try store.read { tx in
+            let db = tx.db
+            return try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, rowid", arguments: [parentID])
         }
     }
 
     // MARK: Params, tags, metrics
 
     public func logParams(_ runID: String, _ params: [String: String]) throws {
-        try store.database.write { db in try Self.insertParams(db, runID: runID, params) }
+        try store.write { tx in try Self.insertParams(tx, runID: runID, params) }
     }
 
     public func setTags(_ runID: String, _ tags: [String: String]) throws {
-        try store.database.write { db in try Self.upsertTags(db, runID: runID, tags) }
+        try store.write { tx in try Self.upsertTags(tx, runID: runID, tags) }
     }
 
     /// Params are write-once: the same value again is fine, a different one is refused (as MLflow does).
-    public static func insertParams(_ db: Database, runID: String, _ params: [String: String]) throws {
+    public static func insertParams(_ tx: StoreTransaction, runID: String, _ params: [String: String]) throws {
+        let db = tx.db
         guard !params.isEmpty else { return }
         let statement = try db.cachedStatement(sql: "INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
         for (key, value) in params.sorted(by: { $0.key < $1.key }) {
@@ -163,7 +182,8 @@ public struct Tracker: Sendable {
         }
     }
 
-    public static func upsertTags(_ db: Database, runID: String, _ tags: [String: String]) throws {
+    public static func upsertTags(_ tx: StoreTransaction, runID: String, _ tags: [String: String]) throws {
+        let db = tx.db
         guard !tags.isEmpty else { return }
         let statement = try db.cachedStatement(sql: """
             INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)
@@ -176,10 +196,11 @@ public struct Tracker: Sendable {
     /// and the latest value per key computed here and written once per key.
     public func logMetrics(_ runID: String, _ points: [MetricPoint]) throws {
         guard !points.isEmpty else { return }
-        try store.database.write { db in try Self.insertMetrics(db, runID: runID, points) }
+        try store.write { tx in try Self.insertMetrics(tx, runID: runID, points) }
     }
 
-    public static func insertMetrics(_ db: Database, runID: String, _ points: [MetricPoint]) throws {
+    public static func insertMetrics(_ tx: StoreTransaction, runID: String, _ points: [MetricPoint]) throws {
+        let db = tx.db
         guard !points.isEmpty else { return }
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE run_uuid = ?", arguments: [runID]) == true else {
             throw TrackingError("no run \(runID)")
@@ -216,11 +237,12 @@ public struct Tracker: Sendable {
             }
         }
         sqlite3_reset(handle)
-        try upsertLatest(db, runID: runID, Array(latest.values))
+        try upsertLatest(tx, runID: runID, Array(latest.values))
     }
 
     /// Keeps MLflow's notion of latest: the highest step, then the latest timestamp.
-    package static func upsertLatest(_ db: Database, runID: String, _ points: [MetricPoint]) throws {
+    public static func upsertLatest(_ tx: StoreTransaction, runID: String, _ points: [MetricPoint]) throws {
+        let db = tx.db
         let statement = try db.cachedStatement(sql: """
             INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp,
@@ -233,15 +255,17 @@ public struct Tracker: Sendable {
     }
 
     public func params(of runID: String) throws -> [String: String] {
-        try store.database.read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM params WHERE run_uuid = ?", arguments: [runID])
+        try store.read { tx in
+            let db = tx.db
+            return Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM params WHERE run_uuid = ?", arguments: [runID])
                 .map { ($0["key"] as String, $0["value"] as String) })
         }
     }
 
     public func tags(of runID: String) throws -> [String: String] {
-        try store.database.read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE run_uuid = ?", arguments: [runID])
+        try store.read { tx in
+            let db = tx.db
+            return Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE run_uuid = ?", arguments: [runID])
                 .map { ($0["key"] as String, ($0["value"] as String?) ?? "") })
         }
     }
@@ -258,8 +282,9 @@ public struct Tracker: Sendable {
 
     /// The logged models a run produced: those it logged, and those it names as outputs.
     public func loggedModels(of runID: String) throws -> [LoggedModel] {
-        try store.database.read { db in
-            try Row.fetchAll(db, sql: """
+        try store.read { tx in
+            let db = tx.db
+            return try Row.fetchAll(db, sql: """
                 SELECT model_id, name, status FROM logged_models
                 WHERE lifecycle_stage = 'active' AND (source_run_id = ? OR model_id IN (SELECT model_id FROM run_outputs WHERE run_uuid = ?))
                 ORDER BY creation_time, model_id
@@ -269,22 +294,25 @@ public struct Tracker: Sendable {
     }
 
     public func latestMetrics(of runID: String) throws -> [MetricPoint] {
-        try store.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? ORDER BY key", arguments: [runID])
+        try store.read { tx in
+            let db = tx.db
+            return try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? ORDER BY key", arguments: [runID])
                 .map (MetricPoint.init(row:))
         }
     }
 
     public func metricHistory(of runID: String, key: String) throws -> [MetricPoint] {
-        try store.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp", arguments: [runID, key])
+        try store.read { tx in
+            let db = tx.db
+            return try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp", arguments: [runID, key])
                 .map (MetricPoint.init(row:))
         }
     }
 
     /// Copies a stage's params (where the job has none of that name) and latest metrics onto its job
     /// run, so a job can be searched and ordered by what its stages measured.
-    package static func rollUp(_ db: Database, child runID: String, into parentID: String) throws {
+    public static func rollUp(_ tx: StoreTransaction, child runID: String, into parentID: String) throws {
+        let db = tx.db
         try db.cachedStatement(sql: """
             INSERT INTO params (run_uuid, key, value) SELECT ?, key, value FROM params WHERE run_uuid = ?
             ON CONFLICT DO NOTHING
@@ -296,6 +324,6 @@ public struct Tracker: Sendable {
         for p in points {
             try insert.execute(arguments: [parentID, p.key, p.value.isNaN ? 0 : p.value, p.timestamp, p.step, p.value.isNaN])
         }
-        try upsertLatest(db, runID: parentID, points)
+        try upsertLatest(tx, runID: parentID, points)
     }
 }

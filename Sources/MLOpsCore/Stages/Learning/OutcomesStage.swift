@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsLearn
 
 /// `uses: outcomes`: the labels that became known this week, attached to the predictions they
@@ -30,39 +29,12 @@ struct OutcomesStage: Stage {
                 throw StageSettings.Failure(message: "\(context.stage): history.csv needs the entity column '\(entityColumn)' and the period column '\(periodColumn)'")
             }
             let now = Store.nowMillis()
-            let (recorded, hits, contacted) = try context.store.database.write { db -> (Int, Int, Int) in
-                // Only periods with a prediction still waiting for its label: the history repeats
-                // weeks whose outcomes are all known, and those rows need no lookup.
-                let waiting = try db.makeStatement(sql: """
-                    SELECT EXISTS (SELECT 1 FROM predictions p WHERE p.model_name = ? AND p.period = ?
-                                   AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.prediction_id = p.id))
-                    """)
-                var scored = Set<Int>()
-                // A row without a label or a whole-number period answers nothing.
-                let period = { (r: Int) -> Int? in
-                    labels[r].isNaN || !periods[r].isFinite || abs(periods[r]) > 1e15 ? nil : Int(periods[r])
-                }
-                for period in Set((0..<history.rowCount).compactMap(period))
-                where try Bool.fetchOne(waiting, arguments: [model, period]) == true {
-                    scored.insert(period)
-                }
-                let attach = try db.makeStatement(sql: """
-                    INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time)
-                    SELECT id, ?, ?, ? FROM predictions INDEXED BY predictions_by_entity WHERE model_name = ? AND entity_id = ? AND period = ? AND true
-                    ON CONFLICT (prediction_id) DO NOTHING
-                    """)
-                var recorded = 0
-                for r in 0..<history.rowCount {
-                    guard let p = period(r), scored.contains(p) else { continue }
-                    try attach.execute(arguments: [labels[r] == 1, now, now, model, entities[r], p])
-                    recorded += db.changesCount
-                }
-                let row = try Row.fetchOne(db, sql: """
-                    SELECT COUNT(*) AS n, COALESCE(SUM(o.label), 0) AS hits FROM outcomes o JOIN predictions p ON p.id = o.prediction_id
-                    WHERE p.model_name = ? AND o.recorded_time = ? AND p.contacted = 1 AND p.holdout = 0
-                    """, arguments: [model, now])
-                return (recorded, row?["hits"] ?? 0, row?["n"] ?? 0)
+            // A row without a label or a whole-number period answers nothing.
+            let rows = (0..<history.rowCount).compactMap { r -> PredictionLog.Label? in
+                guard !labels[r].isNaN, periods[r].isFinite, abs(periods[r]) <= 1e15 else { return nil }
+                return PredictionLog.Label(entity: entities[r], period: Int(periods[r]), label: labels[r] == 1)
             }
+            let (recorded, contacted, hits) = try context.store.write { try PredictionLog.attachLabels($0, model: model, rows, now: now) }
             var metrics = ["outcomes_recorded": Double(recorded), "outcomes_contacted": Double(contacted)]
             if contacted > 0 { metrics["hit_rate_new_outcomes"] = Double(hits) / Double(contacted) }
             try StageFiles.report(metrics: metrics, params: ["model": model], in: context)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsLearn
 
 /// `uses: score`: scores this week's base (`current.csv`) with the version an alias names, and
@@ -77,16 +76,12 @@ struct ScoreStage: Stage {
             // What the stable version scored, against its own training data.
             let drift = DriftReport(reference: model.training, current: rows)
             let period = periods.flatMap { $0.first.map { Int($0) } }
-            try context.store.database.write { db in
-                try FeatureDriftLog.record(db, model: name, version: version.version, period: period, runID: context.runID, report: drift, now: now)
-                let insert = try db.cachedStatement(sql: """
-                    INSERT INTO predictions (run_uuid, model_name, model_version, entity_id, period, score, contacted, holdout, created_time, rollout_id)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                for i in 0..<rows.rowCount {
-                    try insert.execute(arguments: [context.runID, name, versions[i], entities[i], periods.map { Int($0[i]) },
-                                                   scores[i], contacted[i], holdout[i], now, rollout?.id])
-                }
+            try context.store.write { tx in
+                try FeatureDriftLog.record(tx, model: name, version: version.version, period: period, runID: context.runID, report: drift, now: now)
+                try PredictionLog.record(tx, (0..<rows.rowCount).map { i in
+                    PredictionLog.Entry(runID: context.runID, model: name, version: versions[i], entity: entities[i], period: periods.map { Int($0[i]) },
+                                        score: scores[i], contacted: contacted[i], holdout: holdout[i], time: now, rolloutID: rollout?.id)
+                })
             }
             var out = MLOpsLearn.Table()
             out.append("entity_id", .categorical(entities))

@@ -31,11 +31,12 @@ public enum JobLease {
     @discardableResult
     public static func acquire(_ store: Store, job: String, runID: String,
                                identity: ProcessIdentity = .current(), now: Int64 = Store.nowMillis()) throws -> Holder? {
-        try store.database.write { db in try acquire(db, job: job, runID: runID, identity: identity, now: now) }
+        try store.write { tx in try acquire(tx, job: job, runID: runID, identity: identity, now: now) }
     }
 
     /// The same, inside the caller's transaction (the runner starts a run and takes its lease at once).
-    static func acquire(_ db: Database, job: String, runID: String, identity: ProcessIdentity, now: Int64) throws -> Holder? {
+    public static func acquire(_ tx: StoreTransaction, job: String, runID: String, identity: ProcessIdentity, now: Int64) throws -> Holder? {
+        let db = tx.db
         var replaced: Holder?
         if let row = try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE job = ?", arguments: [job]) {
             let holder = Holder(job: job, runID: row["run_uuid"],
@@ -44,7 +45,7 @@ public enum JobLease {
                                 acquiredTime: row["acquired_time"], heartbeatTime: row["heartbeat_time"])
             let alive = holder.identity.isAlive() ?? (now - holder.heartbeatTime < staleAfterMillis)
             if alive { throw Held(holder: holder) }
-            try OrphanReaper.closeOrphans(db, jobRunID: holder.runID,
+            try OrphanReaper.closeOrphans(tx, jobRunID: holder.runID,
                                           reason: "orphaned: its runner (pid \(holder.identity.pid)) died; lease taken over by run \(runID.prefix(8))")
             try db.execute(sql: "DELETE FROM leases WHERE job = ?", arguments: [job])
             try AuditLog.record(db, entityType: "lease", entityID: job, action: "take_over", from: holder.runID, to: runID,
@@ -60,17 +61,19 @@ public enum JobLease {
     }
 
     public static func heartbeat(_ store: Store, job: String, runID: String, now: Int64 = Store.nowMillis()) throws {
-        try store.database.write { db in
+        try store.write { tx in
+            let db = tx.db
             try db.execute(sql: "UPDATE leases SET heartbeat_time = ? WHERE job = ? AND run_uuid = ?", arguments: [now, job, runID])
             try db.execute(sql: "UPDATE runs SET heartbeat_time = ? WHERE run_uuid = ?", arguments: [now, runID])
         }
     }
 
     public static func release(_ store: Store, job: String, runID: String) throws {
-        try store.database.write { db in try release(db, job: job, runID: runID) }
+        try store.write { tx in try release(tx, job: job, runID: runID) }
     }
 
-    static func release(_ db: Database, job: String, runID: String) throws {
+    public static func release(_ tx: StoreTransaction, job: String, runID: String) throws {
+        let db = tx.db
         try db.execute(sql: "DELETE FROM leases WHERE job = ? AND run_uuid = ?", arguments: [job, runID])
         if db.changesCount > 0 { try AuditLog.record(db, entityType: "lease", entityID: job, action: "release", from: runID) }
     }

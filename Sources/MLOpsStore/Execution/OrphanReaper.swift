@@ -7,8 +7,9 @@ public enum OrphanReaper {
     /// Closes every RUNNING job run whose runner is gone; returns the ids it closed.
     @discardableResult
     public static func reap(_ store: Store, now: Int64 = Store.nowMillis()) throws -> [String] {
-        let running = try store.database.read { db in
-            try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE status = 'RUNNING' AND kind = 'job'")
+        let running = try store.read { tx in
+            let db = tx.db
+            return try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE status = 'RUNNING' AND kind = 'job'")
         }
         var closed: [String] = []
         for run in running {
@@ -16,10 +17,11 @@ public enum OrphanReaper {
             let identity = ProcessIdentity(pid: Int32(pid), startTime: run.pidStartTime, bootID: run.bootID, host: run.host ?? "")
             let alive = identity.isAlive() ?? (now - (run.heartbeatTime ?? run.startTime ?? 0) < JobLease.staleAfterMillis)
             if alive { continue }
-            try store.database.write { db in
+            try store.write { tx in
+                let db = tx.db
                 // Re-read inside the transaction: the runner may have finished meanwhile.
                 guard try String.fetchOne(db, sql: "SELECT status FROM runs WHERE run_uuid = ?", arguments: [run.id]) == "RUNNING" else { return }
-                try closeOrphans(db, jobRunID: run.id, reason: "orphaned: its runner (pid \(pid)) is gone", now: now)
+                try closeOrphans(tx, jobRunID: run.id, reason: "orphaned: its runner (pid \(pid)) is gone", now: now)
                 try db.execute(sql: "DELETE FROM leases WHERE run_uuid = ?", arguments: [run.id])
                 closed.append(run.id)
             }
@@ -29,14 +31,15 @@ public enum OrphanReaper {
 
     /// Marks a job run and its RUNNING stage attempts orphaned (FAILED), stopping any stage process
     /// that outlived its runner.
-    static func closeOrphans(_ db: Database, jobRunID: String, reason: String, now: Int64 = Store.nowMillis()) throws {
+    public static func closeOrphans(_ tx: StoreTransaction, jobRunID: String, reason: String, now: Int64 = Store.nowMillis()) throws {
+        let db = tx.db
         let children = try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE parent_run_id = ? AND status = 'RUNNING'", arguments: [jobRunID])
         for child in children {
             if let pid = child.pid {
                 let identity = ProcessIdentity(pid: Int32(pid), startTime: child.pidStartTime, bootID: child.bootID, host: child.host ?? "")
                 if identity.isAlive() == true { kill(-Int32(pid), SIGKILL) }
             }
-            try Tracker.update(db, child.id, action: "orphan") {
+            try Tracker.update(tx, child.id, action: "orphan") {
                 $0.status = .failed
                 $0.outcome = .orphaned
                 $0.endTime = now
@@ -44,7 +47,7 @@ public enum OrphanReaper {
             }
         }
         if try String.fetchOne(db, sql: "SELECT status FROM runs WHERE run_uuid = ?", arguments: [jobRunID]) == "RUNNING" {
-            try Tracker.update(db, jobRunID, action: "orphan") {
+            try Tracker.update(tx, jobRunID, action: "orphan") {
                 $0.status = .failed
                 $0.outcome = .orphaned
                 $0.endTime = now

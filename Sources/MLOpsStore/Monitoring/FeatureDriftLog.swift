@@ -14,17 +14,17 @@ public enum FeatureDriftLog {
         public var report: DriftReport
     }
 
-    static func record(_ db: Database, model: String, version: Int, period: Int?, runID: String?, report: DriftReport, now: Int64) throws {
+    public static func record(_ tx: StoreTransaction, model: String, version: Int, period: Int?, runID: String?, report: DriftReport, now: Int64) throws {
         let text = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
-        try db.execute(sql: """
+        try tx.db.execute(sql: """
             INSERT INTO feature_drift (model_name, model_version, period, run_uuid, computed_time, drift_share, report)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """, arguments: [model, version, period, runID, now, report.share, text])
     }
 
     /// The newest batch scored by `version` at or before `now`.
-    static func latest(_ db: Database, model: String, version: Int, now: Int64) throws -> Entry? {
-        guard let row = try Row.fetchOne(db, sql: """
+    public static func latest(_ tx: StoreTransaction, model: String, version: Int, now: Int64) throws -> Entry? {
+        guard let row = try Row.fetchOne(tx.db, sql: """
             SELECT * FROM feature_drift WHERE model_name = ? AND model_version = ? AND computed_time <= ? ORDER BY id DESC LIMIT 1
             """, arguments: [model, version, now]),
             let report = try? JSONDecoder().decode(DriftReport.self, from: Data((row["report"] as String).utf8)) else { return nil }

@@ -42,27 +42,76 @@ public struct PredictionLog: Sendable {
     @discardableResult
     public func record(_ entries: [Entry]) throws -> [Int64] {
         guard !entries.isEmpty else { return [] }
-        return try store.database.write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO predictions (id, run_uuid, model_name, model_version, entity_id, period, score, contacted, holdout, created_time, rollout_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            var ids: [Int64] = []
-            ids.reserveCapacity(entries.count)
-            for e in entries {
-                insert.setUncheckedArguments([e.id, e.runID, e.model, e.version, e.entity, e.period, e.score, e.contacted, e.holdout, e.time, e.rolloutID])
-                try insert.execute()
-                ids.append(db.lastInsertedRowID)
-            }
-            return ids
+        return try store.write { try Self.record($0, entries) }
+    }
+
+    /// Records `entries` in the caller's transaction (a scoring run writes its drift beside them).
+    @discardableResult
+    public static func record(_ tx: StoreTransaction, _ entries: [Entry]) throws -> [Int64] {
+        let db = tx.db
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO predictions (id, run_uuid, model_name, model_version, entity_id, period, score, contacted, holdout, created_time, rollout_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var ids: [Int64] = []
+        ids.reserveCapacity(entries.count)
+        for e in entries {
+            insert.setUncheckedArguments([e.id, e.runID, e.model, e.version, e.entity, e.period, e.score, e.contacted, e.holdout, e.time, e.rolloutID])
+            try insert.execute()
+            ids.append(db.lastInsertedRowID)
         }
+        return ids
+    }
+
+    /// One label from a history of outcomes: an entity's outcome in a period.
+    public struct Label: Sendable, Hashable {
+        public var entity: String
+        public var period: Int
+        public var label: Bool
+        public init(entity: String, period: Int, label: Bool) {
+            self.entity = entity
+            self.period = period
+            self.label = label
+        }
+    }
+
+    /// Attaches labels to `model`'s predictions that still wait for one, matched by entity and
+    /// period; a label already recorded is kept. Only periods with a prediction still waiting are
+    /// looked up. Returns how many were recorded, and the contacted ones among them with their hits.
+    public static func attachLabels(_ tx: StoreTransaction, model: String, _ labels: [Label], now: Int64) throws
+        -> (recorded: Int, contacted: Int, hits: Int) {
+        let db = tx.db
+        let waiting = try db.makeStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM predictions p WHERE p.model_name = ? AND p.period = ?
+                           AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.prediction_id = p.id))
+            """)
+        var open = Set<Int>()
+        for period in Set(labels.map(\.period)) where try Bool.fetchOne(waiting, arguments: [model, period]) == true {
+            open.insert(period)
+        }
+        let attach = try db.makeStatement(sql: """
+            INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time)
+            SELECT id, ?, ?, ? FROM predictions INDEXED BY predictions_by_entity WHERE model_name = ? AND entity_id = ? AND period = ? AND true
+            ON CONFLICT (prediction_id) DO NOTHING
+            """)
+        var recorded = 0
+        for label in labels where open.contains(label.period) {
+            try attach.execute(arguments: [label.label, now, now, model, label.entity, label.period])
+            recorded += db.changesCount
+        }
+        let row = try Row.fetchOne(db, sql: """
+            SELECT COUNT(*) AS n, COALESCE(SUM(o.label), 0) AS hits FROM outcomes o JOIN predictions p ON p.id = o.prediction_id
+            WHERE p.model_name = ? AND o.recorded_time = ? AND p.contacted = 1 AND p.holdout = 0
+            """, arguments: [model, now])
+        return (recorded, row?["n"] ?? 0, row?["hits"] ?? 0)
     }
 
     /// Reserves `count` prediction ids, so a server can answer with an id before the batch that
     /// holds it is written. SQLite's AUTOINCREMENT never hands out an id at or below its sequence,
     /// so another writer (a batch scoring run) cannot take one of them.
     public func reserveIDs(_ count: Int) throws -> Range<Int64> {
-        try store.database.write { db in
+        try store.write { tx in
+            let db = tx.db
             let max = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM predictions") ?? 0
             let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'predictions'")
             let first = Swift.max(max, sequence ?? 0) + 1
@@ -77,7 +126,8 @@ public struct PredictionLog: Sendable {
     }
 
     /// Records a prediction's label; a later label for the same prediction replaces it.
-    static func saveOutcome(_ db: Database, predictionID: Int64, label: Bool, observedTime: Int64, now: Int64) throws {
+    public static func saveOutcome(_ tx: StoreTransaction, predictionID: Int64, label: Bool, observedTime: Int64, now: Int64) throws {
+        let db = tx.db
         try db.cachedStatement(sql: """
             INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time) VALUES (?, ?, ?, ?)
             ON CONFLICT (prediction_id) DO UPDATE SET label = excluded.label, observed_time = excluded.observed_time, recorded_time = excluded.recorded_time
@@ -98,7 +148,8 @@ public struct PredictionLog: Sendable {
     /// Returns the prediction it was attached to.
     @discardableResult
     public func recordOutcome(_ target: OutcomeTarget, label: Bool, observedTime: Int64, now: Int64 = Store.nowMillis()) throws -> Int64 {
-        try store.database.write { db in
+        try store.write { tx in
+            let db = tx.db
             let predictionID: Int64?
             switch target {
             case let .prediction(id):
@@ -114,7 +165,7 @@ public struct PredictionLog: Sendable {
                 case let .entity(entity, model): throw OutcomeError(description: "no prediction for entity '\(entity)'" + (model.map { " of model \($0)" } ?? ""))
                 }
             }
-            try Self.saveOutcome(db, predictionID: predictionID, label: label, observedTime: observedTime, now: now)
+            try Self.saveOutcome(tx, predictionID: predictionID, label: label, observedTime: observedTime, now: now)
             return predictionID
         }
     }

@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+
+/// The notification outbox: an event is written in the same transaction as the change it
+/// announces, so it is neither lost (the change committed) nor invented (the change rolled back),
+/// and delivering it can never hold up or fail that change.
+public enum Outbox {
+    public static func enqueue(_ tx: StoreTransaction, _ event: NotifyEvent, job: String? = nil, model: String? = nil, summary: String,
+                               details: [String: Any] = [:], now: Int64 = Store.nowMillis()) throws {
+        var payload = details
+        payload["event"] = event.rawValue
+        payload["time"] = now
+        payload["summary"] = summary
+        payload["job"] = job
+        payload["model"] = model
+        let text = (try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys, .withoutEscapingSlashes]))
+            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        try tx.db.execute(sql: """
+            INSERT INTO notifications (time, event, job, model, summary, payload, next_attempt_time) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [now, event.rawValue, job, model, summary, text, now])
+    }
+
+    /// One row of the outbox.
+    public struct Pending: Sendable, Hashable, FetchableRecord, Codable {
+        public var id: Int64
+        public var time: Int64
+        public var event: String
+        public var job: String?
+        public var model: String?
+        public var summary: String
+        public var payload: String
+        public var state: String
+        public var attempts: Int
+        public var delivered_to: String
+        public var last_error: String?
+    }
+
+    /// What is due for delivery at `now`, oldest first.
+    public static func due(_ tx: StoreTransaction, now: Int64, limit: Int = 100) throws -> [Pending] {
+        try Pending.fetchAll(tx.db, sql: """
+            SELECT id, time, event, job, model, summary, payload, state, attempts, delivered_to, last_error
+            FROM notifications WHERE state = 'pending' AND next_attempt_time <= ? ORDER BY id LIMIT ?
+            """, arguments: [now, limit])
+    }
+
+    /// How many notifications wait, and when the next one is due.
+    public static func waiting(_ tx: StoreTransaction) throws -> (count: Int, next: Int64?) {
+        let row = try Row.fetchOne(tx.db, sql: "SELECT MIN(next_attempt_time) AS next, COUNT(*) AS n FROM notifications WHERE state = 'pending'")
+        return (row?["n"] ?? 0, row?["next"])
+    }
+
+    /// Where a notification stands after a round of attempts.
+    public static func settle(_ tx: StoreTransaction, id: Int64, state: String, attempts: Int, nextAttemptTime: Int64,
+                              deliveredTo: String, lastError: String?) throws {
+        try tx.db.execute(sql: """
+            UPDATE notifications SET state = ?, attempts = ?, next_attempt_time = ?, delivered_to = ?, last_error = ? WHERE id = ?
+            """, arguments: [state, attempts, nextAttemptTime, deliveredTo, lastError, id])
+    }
+}
