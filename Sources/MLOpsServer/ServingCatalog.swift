@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import MLOpsCore
 import MLOpsLearn
@@ -67,20 +66,15 @@ final class ServingCatalog: Sendable {
     /// Reads the routing from the store; loads what is new, then swaps. Returns whether it changed.
     @discardableResult
     func refresh() throws -> Bool {
-        let current = try store.database.read { db in
-            let champions = try Row.fetchAll(db, sql: "SELECT name, version FROM registered_model_aliases WHERE alias = 'champion' ORDER BY name")
-            let inFlight = try Row.fetchAll(db, sql: """
-                SELECT model_name, id, candidate_version, stable_version, weight FROM rollouts
-                WHERE state IN ('pending', 'progressing', 'paused') AND stable_version IS NOT NULL
-                """)
+        let current = try store.read { tx in
             var plans: [String: Plan] = [:]
-            for row in champions {
-                plans[row["name"]] = Plan(model: row["name"], stable: row["version"], candidate: nil, weight: 0, rolloutID: nil)
+            for (model, version) in try RegistryRecords.champions(tx) {
+                plans[model] = Plan(model: model, stable: version, candidate: nil, weight: 0, rolloutID: nil)
             }
-            for row in inFlight where (row["weight"] as Int) > 0 {
-                let model: String = row["model_name"]
-                plans[model] = Plan(model: model, stable: row["stable_version"], candidate: row["candidate_version"],
-                                    weight: row["weight"], rolloutID: row["id"])
+            for rollout in try RolloutRecords.allInFlight(tx) where rollout.weight > 0 {
+                guard let stable = rollout.stableVersion else { continue }
+                plans[rollout.model] = Plan(model: rollout.model, stable: stable, candidate: rollout.candidateVersion,
+                                            weight: rollout.weight, rolloutID: rollout.id)
             }
             return plans.values.sorted { $0.model < $1.model }
         }

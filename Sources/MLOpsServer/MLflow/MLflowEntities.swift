@@ -1,19 +1,16 @@
 import Foundation
-import GRDB
 import MLOpsCore
 
 /// Our rows in MLflow's JSON shapes (its protobuf messages with their field names); ids of
 /// experiments and model versions are strings, timestamps are int64 milliseconds.
 enum MLflowEntities {
-    static func experiment(_ row: Row, tags: [String: String]) -> [String: Any] {
+    static func experiment(_ e: ExperimentRecords.Experiment) -> [String: Any] {
         var object: [String: Any] = [
-            "experiment_id": String(row["experiment_id"] as Int64), "name": row["name"] as String,
-            "lifecycle_stage": row["lifecycle_stage"] as String,
-            "tags": keyValues(tags),
+            "experiment_id": String(e.id), "name": e.name, "lifecycle_stage": e.lifecycleStage, "tags": keyValues(e.tags),
         ]
-        if let location = row["artifact_location"] as String? { object["artifact_location"] = location }
-        if let created = row["creation_time"] as Int64? { object["creation_time"] = created }
-        if let updated = row["last_update_time"] as Int64? { object["last_update_time"] = updated }
+        if let location = e.artifactLocation { object["artifact_location"] = location }
+        if let created = e.creationTime { object["creation_time"] = created }
+        if let updated = e.lastUpdateTime { object["last_update_time"] = updated }
         return object
     }
 
@@ -41,13 +38,9 @@ enum MLflowEntities {
         return value
     }
 
-    static func keyValues(_ values: [String: String]) -> [[String: String]] {
-        values.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] }
-    }
-
-    /// A `key`, `value` row (a tag) as MLflow's key-value message; a NULL value is empty.
-    static func keyValue(_ row: Row) -> [String: String] {
-        ["key": row["key"], "value": (row["value"] as String?) ?? ""]
+    /// Tags or params, in key order, as MLflow's key-value messages.
+    static func keyValues(_ values: KeyValues) -> [[String: String]] {
+        values.map { ["key": $0.key, "value": $0.value] }
     }
 
     /// Offsets into an ordered result, as opaque tokens.

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsCore
 
 /// MLflow 3's logged models (`/api/2.0/mlflow/logged-models`): what `mlflow.<flavor>.log_model`
@@ -13,40 +12,32 @@ struct MLflowLoggedModels: Sendable {
 
     static let statuses = ["LOGGED_MODEL_STATUS_UNSPECIFIED", "LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED"]
 
-    func row(_ db: Database, _ id: String, allowDeleted: Bool = false) throws -> Row {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM logged_models WHERE model_id = ?", arguments: [id]),
-              allowDeleted || row["lifecycle_stage"] as String == "active" else {
+    func model(_ tx: StoreTransaction, _ id: String, allowDeleted: Bool = false) throws -> LoggedModelRecords.LoggedModel {
+        guard let model = try LoggedModelRecords.model(tx, id), allowDeleted || model.lifecycleStage == "active" else {
             throw MLflowError(.resourceDoesNotExist, "Logged model with ID '\(id)' not found.")
         }
-        return row
+        return model
     }
 
-    static func object(_ db: Database, _ row: Row) throws -> [String: Any] {
-        let id: String = row["model_id"]
-        let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM logged_model_tags WHERE model_id = ? ORDER BY key", arguments: [id])
-        let params = try Row.fetchAll(db, sql: "SELECT key, value FROM logged_model_params WHERE model_id = ? ORDER BY key", arguments: [id])
-        let metrics = try Row.fetchAll(db, sql: """
-            SELECT key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest FROM logged_model_metrics
-            WHERE model_id = ? ORDER BY key, step, timestamp
-            """, arguments: [id])
+    static func object(_ model: LoggedModelRecords.LoggedModel) -> [String: Any] {
         var info: [String: Any] = [
-            "model_id": id, "experiment_id": String(row["experiment_id"] as Int64), "name": row["name"] as String,
-            "artifact_uri": row["artifact_location"] as String, "status": row["status"] as String,
-            "creation_timestamp_ms": row["creation_time"] as Int64, "last_updated_timestamp_ms": row["last_update_time"] as Int64,
-            "tags": tags.map(MLflowEntities.keyValue),
+            "model_id": model.id, "experiment_id": String(model.experimentID), "name": model.name,
+            "artifact_uri": model.artifactLocation, "status": model.status,
+            "creation_timestamp_ms": model.creationTime, "last_updated_timestamp_ms": model.lastUpdateTime,
+            "tags": MLflowEntities.keyValues(model.tags),
         ]
-        if let type = row["model_type"] as String? { info["model_type"] = type }
-        if let run = row["source_run_id"] as String? { info["source_run_id"] = run }
-        if let message = row["status_message"] as String? { info["status_message"] = message }
-        let metricObjects: [[String: Any]] = metrics.map { metric in
-            var object = MLflowEntities.metric(MetricPoint(row: metric))
-            object["model_id"] = id
-            if let run = metric["run_uuid"] as String?, !run.isEmpty { object["run_id"] = run }
-            if let name = metric["dataset_name"] as String? { object["dataset_name"] = name }
-            if let digest = metric["dataset_digest"] as String? { object["dataset_digest"] = digest }
+        if let type = model.modelType { info["model_type"] = type }
+        if let run = model.sourceRunID { info["source_run_id"] = run }
+        if let message = model.statusMessage { info["status_message"] = message }
+        let metricObjects: [[String: Any]] = model.metrics.map { metric in
+            var object = MLflowEntities.metric(metric.point)
+            object["model_id"] = model.id
+            if let run = metric.runID { object["run_id"] = run }
+            if let name = metric.datasetName { object["dataset_name"] = name }
+            if let digest = metric.datasetDigest { object["dataset_digest"] = digest }
             return object
         }
-        return ["info": info, "data": ["params": params.map(MLflowEntities.keyValue), "metrics": metricObjects]]
+        return ["info": info, "data": ["params": MLflowEntities.keyValues(model.params), "metrics": metricObjects]]
     }
 
     func create(_ f: MLflowFields) throws -> [String: Any] {
@@ -59,30 +50,27 @@ struct MLflowLoggedModels: Sendable {
         for (key, value) in params { try MLflowService.validateParam(key, value) }
         for (key, value) in tags { try MLflowService.validateTag(key, value) }
         let sourceRun = try f.string("source_run_id").flatMap { $0.isEmpty ? nil : $0 }
-        return try store.database.write { db in
-            let experimentRow = try service.experimentRow(db, id: experiment)
-            guard experimentRow["lifecycle_stage"] as String == "active" else {
+        return try store.write { tx in
+            let found = try service.experiment(tx, id: experiment)
+            guard found.lifecycleStage == "active" else {
                 throw MLflowError(.invalidParameterValue, "The experiment \(experiment) must be in the 'active' state. Current state is deleted.")
             }
-            if let sourceRun { _ = try service.runRecord(db, sourceRun) }
+            if let sourceRun { _ = try service.runRecord(tx, sourceRun) }
             let id = "m-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            let root = (experimentRow["artifact_location"] as String?) ?? "mlflow-artifacts:/\(experiment)"
-            let now = Store.nowMillis()
-            try db.execute(sql: """
-                INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_time, last_update_time, model_type, source_run_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, experimentRow["experiment_id"] as Int64, name, "\(root.hasSuffix("/") ? String(root.dropLast()) : root)/models/\(id)/artifacts",
-                                 now, now, try f.string("model_type"), sourceRun])
-            try insert(db, id, params: params)
-            try upsert(db, id, tags: tags)
-            return ["model": try Self.object(db, try row(db, id))]
+            let root = found.artifactLocation ?? "mlflow-artifacts:/\(experiment)"
+            try LoggedModelRecords.create(tx, id: id, experimentID: found.id, name: name,
+                                          artifactLocation: "\(root.hasSuffix("/") ? String(root.dropLast()) : root)/models/\(id)/artifacts",
+                                          modelType: try f.string("model_type"), sourceRunID: sourceRun, now: Store.nowMillis())
+            try insert(tx, id, params: params)
+            try upsert(tx, id, tags: tags)
+            return ["model": Self.object(try model(tx, id))]
         }
     }
 
     func get(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.required("model_id")
         let allowDeleted = try f.bool("allow_deleted") ?? false
-        return try store.database.read { db in ["model": try Self.object(db, try row(db, id, allowDeleted: allowDeleted))] }
+        return try store.read { tx in ["model": Self.object(try model(tx, id, allowDeleted: allowDeleted))] }
     }
 
     /// `PATCH logged-models/ID`: the client marks the upload READY or UPLOAD_FAILED.
@@ -97,67 +85,60 @@ struct MLflowLoggedModels: Sendable {
         } else {
             throw MLflowError.invalid("status", written, "use LOGGED_MODEL_READY, LOGGED_MODEL_PENDING or LOGGED_MODEL_UPLOAD_FAILED")
         }
-        return try store.database.write { db in
-            _ = try row(db, id)
-            try db.execute(sql: "UPDATE logged_models SET status = ?, last_update_time = ? WHERE model_id = ?", arguments: [status, Store.nowMillis(), id])
-            return ["model": try Self.object(db, try row(db, id))]
+        return try store.write { tx in
+            _ = try model(tx, id)
+            try LoggedModelRecords.setStatus(tx, id, status, now: Store.nowMillis())
+            return ["model": Self.object(try model(tx, id))]
         }
     }
 
     /// A write to the one active logged model that the request's `model_id` names.
-    func write(_ f: MLflowFields, _ body: (Database, String) throws -> Void) throws -> [String: Any] {
+    func write(_ f: MLflowFields, _ body: (StoreTransaction, String) throws -> Void) throws -> [String: Any] {
         let id = try f.required("model_id")
-        try store.database.write { db in
-            _ = try row(db, id)
-            try body(db, id)
+        try store.write { tx in
+            _ = try model(tx, id)
+            try body(tx, id)
         }
         return [:]
     }
 
     func delete(_ f: MLflowFields) throws -> [String: Any] {
-        try write(f) { db, id in
-            try db.execute(sql: "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = ? WHERE model_id = ?", arguments: [Store.nowMillis(), id])
-            try AuditLog.record(db, entityType: "logged_model", entityID: id, action: "delete")
-        }
+        try write(f) { tx, id in try LoggedModelRecords.delete(tx, id, now: Store.nowMillis()) }
     }
 
     func setTags(_ f: MLflowFields) throws -> [String: Any] {
         let tags = try f.keyValues("tags")
         for (key, value) in tags { try MLflowService.validateTag(key, value) }
-        return try write(f) { db, id in try upsert(db, id, tags: tags) }
+        return try write(f) { tx, id in try upsert(tx, id, tags: tags) }
     }
 
     func deleteTag(_ f: MLflowFields) throws -> [String: Any] {
         let key = try f.required("tag_key")
-        return try write(f) { db, id in
-            try db.execute(sql: "DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?", arguments: [id, key])
-            guard db.changesCount > 0 else { throw MLflowError(.resourceDoesNotExist, "No tag with key '\(key)' found for model with ID '\(id)'.") }
+        return try write(f) { tx, id in
+            guard try LoggedModelRecords.deleteTag(tx, id, key) else { throw MLflowError(.resourceDoesNotExist, "No tag with key '\(key)' found for model with ID '\(id)'.") }
         }
     }
 
     func logParams(_ f: MLflowFields) throws -> [String: Any] {
         let params = try f.keyValues("params")
         for (key, value) in params { try MLflowService.validateParam(key, value) }
-        return try write(f) { db, id in try insert(db, id, params: params) }
+        return try write(f) { tx, id in try insert(tx, id, params: params) }
     }
 
-    func insert(_ db: Database, _ id: String, params: [String: String]) throws {
-        for (key, value) in params {
-            if let logged = try String.fetchOne(db, sql: "SELECT value FROM logged_model_params WHERE model_id = ? AND key = ?", arguments: [id, key]), logged != value {
+    func insert(_ tx: StoreTransaction, _ id: String, params: [String: String]) throws {
+        for (key, value) in params.sorted(by: { $0.key < $1.key }) {
+            if let logged = try LoggedModelRecords.param(tx, id, key), logged != value {
                 throw MLflowError(.invalidParameterValue, "Changing param values is not allowed. Param with key='\(key)' was already logged with value='\(logged)' for model ID='\(id)'. Attempted logging new value '\(value)'.")
             }
-            try db.execute(sql: "INSERT OR IGNORE INTO logged_model_params (model_id, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
+            try LoggedModelRecords.insertParam(tx, id, key, value)
         }
     }
 
-    func upsert(_ db: Database, _ id: String, tags: [String: String]) throws {
-        for (key, value) in tags {
-            let stored = key == Self.registrationsKey ? Self.registrations(value, plus: []) : value
-            try db.execute(sql: "INSERT OR REPLACE INTO logged_model_tags (model_id, key, value) VALUES (?, ?, ?)", arguments: [id, key, stored])
+    func upsert(_ tx: StoreTransaction, _ id: String, tags: [String: String]) throws {
+        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+            try LoggedModelRecords.setTag(tx, id, key, key == Self.registrationsKey ? Self.registrations(value, plus: []) : value)
         }
-        if !tags.isEmpty {
-            try db.execute(sql: "UPDATE logged_models SET last_update_time = ? WHERE model_id = ?", arguments: [Store.nowMillis(), id])
-        }
+        if !tags.isEmpty { try LoggedModelRecords.touch(tx, id, now: Store.nowMillis()) }
     }
 
     /// The tag that lists the registered versions made from a logged model, as MLflow keeps it.
@@ -176,16 +157,15 @@ struct MLflowLoggedModels: Sendable {
         return String(decoding: JSONWriter.bytes(entries), as: UTF8.self)
     }
 
-    static func recordRegistration(_ db: Database, modelID: String, name: String, version: Int) throws {
-        let existing = try String.fetchOne(db, sql: "SELECT value FROM logged_model_tags WHERE model_id = ? AND key = ?", arguments: [modelID, registrationsKey])
-        try db.execute(sql: "INSERT OR REPLACE INTO logged_model_tags (model_id, key, value) VALUES (?, ?, ?)",
-                       arguments: [modelID, registrationsKey, registrations(existing, plus: [(name, String(version))])])
+    static func recordRegistration(_ tx: StoreTransaction, modelID: String, name: String, version: Int) throws {
+        let existing = try LoggedModelRecords.tag(tx, modelID, registrationsKey)
+        try LoggedModelRecords.setTag(tx, modelID, registrationsKey, registrations(existing, plus: [(name, String(version))]))
     }
 
     /// The files of a logged model, one folder at a time (`artifact_directory_path`).
     func listArtifacts(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.required("model_id")
-        let location: String = try store.database.read { db in try row(db, id)["artifact_location"] }
+        let location = try store.read { tx in try model(tx, id).artifactLocation }
         guard let root = MLflowArtifacts.proxiedPath(location) else {
             throw MLflowError(.invalidParameterValue, "The files of logged model '\(id)' are at \(location), outside this server's artifact proxy")
         }
@@ -220,19 +200,13 @@ extension MLflowLoggedModels {
         }
     }
 
-    static func insert(_ db: Database, runID: String, _ metrics: [ModelMetric]) throws {
+    static func insert(_ tx: StoreTransaction, runID: String, _ metrics: [ModelMetric]) throws {
         guard !metrics.isEmpty else { return }
-        for id in Set(metrics.map(\.modelID)) where try Bool.fetchOne(db, sql: "SELECT 1 FROM logged_models WHERE model_id = ?", arguments: [id]) != true {
+        for id in Set(metrics.map(\.modelID)) where try !LoggedModelRecords.exists(tx, id) {
             throw MLflowError(.resourceDoesNotExist, "Logged model with ID '\(id)' not found.")
         }
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for metric in metrics {
-            let isNaN = metric.point.value.isNaN
-            try statement.execute(arguments: [metric.modelID, metric.point.key, isNaN ? 0 : metric.point.value, isNaN, metric.point.timestamp,
-                                              metric.point.step, runID, metric.datasetName, metric.datasetDigest])
-        }
+        try LoggedModelRecords.logMetrics(tx, runID: runID, metrics.map {
+            ($0.modelID, .init(point: $0.point, runID: runID, datasetName: $0.datasetName, datasetDigest: $0.datasetDigest))
+        })
     }
 }

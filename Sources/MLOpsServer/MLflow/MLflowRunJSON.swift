@@ -1,40 +1,28 @@
 import Foundation
-import GRDB
 import MLOpsCore
 
 /// Runs as MLflow's JSON (`Run`: info, data, inputs, outputs), written straight to bytes. A search
 /// answers with up to a thousand runs, and building dictionaries for JSONWriter to walk was most of
 /// its time. Each table is read once for all the runs of a page.
 extension MLflowService {
-    func runJSON(_ db: Database, _ run: RunRecord) throws -> RawJSON {
-        var out = try runsJSON(db, [run]).bytes
+    func runJSON(_ tx: StoreTransaction, _ run: RunRecord) throws -> RawJSON {
+        var out = try runsJSON(tx, [run]).bytes
         // One run, not a list of one.
         out.removeFirst()
         out.removeLast()
         return RawJSON(bytes: out)
     }
 
-    func runsJSON(_ db: Database, _ runs: [RunRecord]) throws -> RawJSON {
-        let ids = runs.map(\.id)
-        let marks = ids.map { _ in "?" }.joined(separator: ",")
-        func grouped(_ sql: String) throws -> [String: [Row]] {
-            guard !ids.isEmpty else { return [:] }
-            return Dictionary(grouping: try Row.fetchAll(db, sql: sql, arguments: StatementArguments(ids)), by: { $0["run_uuid"] as String })
-        }
-        let metrics = try grouped("SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN (\(marks)) ORDER BY key")
-        let params = try grouped("SELECT run_uuid, key, value FROM params WHERE run_uuid IN (\(marks)) ORDER BY key")
-        let tags = try grouped("SELECT run_uuid, key, value FROM tags WHERE run_uuid IN (\(marks)) ORDER BY key")
-        let inputs = try grouped("SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (\(marks)) ORDER BY rowid")
-        let outputs = try grouped("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN (\(marks)) ORDER BY rowid")
-
+    func runsJSON(_ tx: StoreTransaction, _ runs: [RunRecord]) throws -> RawJSON {
+        let details = try Tracker.details(tx, runs.map(\.id))
         var json = JSONBytes()
         json.array(runs) { json, run in
+            let detail = details[run.id] ?? RunDetails()
             json.object { json in
                 json.member("data") { json in
                     json.object { json in
                         json.member("metrics") { json in
-                            json.array(metrics[run.id] ?? []) { json, row in
-                                let point = MetricPoint(row: row)
+                            json.array(detail.metrics) { json, point in
                                 json.object { json in
                                     json.member("key", point.key)
                                     json.member("step", point.step)
@@ -43,8 +31,8 @@ extension MLflowService {
                                 }
                             }
                         }
-                        json.member("params") { json in json.keyValues(params[run.id] ?? []) }
-                        json.member("tags") { json in json.keyValues(tags[run.id] ?? []) }
+                        json.member("params") { json in json.keyValues(detail.params) }
+                        json.member("tags") { json in json.keyValues(detail.tags) }
                     }
                 }
                 json.member("info") { json in
@@ -61,13 +49,12 @@ extension MLflowService {
                         json.member("user_id", run.userID)
                     }
                 }
-                let runInputs = inputs[run.id] ?? []
                 json.member("inputs") { json in
                     json.object { json in
                         // Stored as the client sent them, as JSON text.
                         for kind in ["dataset", "model"] {
                             json.member(kind == "dataset" ? "dataset_inputs" : "model_inputs") { json in
-                                json.array(runInputs.filter { $0["kind"] as String == kind }) { json, row in json.bytes += Array((row["body"] as String).utf8) }
+                                json.array(detail.inputs.filter { $0.kind == kind }) { json, input in json.bytes += Array(input.json.utf8) }
                             }
                         }
                     }
@@ -75,10 +62,10 @@ extension MLflowService {
                 json.member("outputs") { json in
                     json.object { json in
                         json.member("model_outputs") { json in
-                            json.array(outputs[run.id] ?? []) { json, row in
+                            json.array(detail.outputs) { json, output in
                                 json.object { json in
-                                    json.member("model_id", row["model_id"] as String)
-                                    json.member("step", row["step"] as Int64)
+                                    json.member("model_id", output.modelID)
+                                    json.member("step", output.step)
                                 }
                             }
                         }
@@ -132,12 +119,12 @@ struct JSONBytes {
         member(key) { json in json.bytes += Array(String(value).utf8) }
     }
 
-    /// `key`, `value` rows (params, tags) as MLflow's key-value messages; a NULL value is empty.
-    mutating func keyValues(_ rows: [Row]) {
-        array(rows) { json, row in
+    /// Params or tags as MLflow's key-value messages.
+    mutating func keyValues(_ pairs: KeyValues) {
+        array(pairs) { json, pair in
             json.object { json in
-                json.member("key", row["key"] as String)
-                json.member("value", (row["value"] as String?) ?? "")
+                json.member("key", pair.key)
+                json.member("value", pair.value)
             }
         }
     }

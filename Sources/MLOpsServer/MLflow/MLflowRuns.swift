@@ -1,17 +1,16 @@
 import Foundation
-import GRDB
 import MLOpsCore
 
 /// Runs, params, metrics and tags through MLflow's API.
 extension MLflowService {
-    func runRecord(_ db: Database, _ id: String) throws -> RunRecord {
-        guard let run = try RunRecord.fetchOne(db, key: id) else { throw MLflowError(.resourceDoesNotExist, "Run with id=\(id) not found") }
+    func runRecord(_ tx: StoreTransaction, _ id: String) throws -> RunRecord {
+        guard let run = try Tracker.run(tx, id) else { throw MLflowError(.resourceDoesNotExist, "Run with id=\(id) not found") }
         return run
     }
 
     /// Writes go only to active runs, as in MLflow.
-    func activeRun(_ db: Database, _ id: String) throws -> RunRecord {
-        let run = try runRecord(db, id)
+    func activeRun(_ tx: StoreTransaction, _ id: String) throws -> RunRecord {
+        let run = try runRecord(tx, id)
         guard run.lifecycleStage == "active" else {
             throw MLflowError(.invalidParameterValue, "The run \(id) must be in the 'active' state. Current state is \(run.lifecycleStage).")
         }
@@ -19,10 +18,10 @@ extension MLflowService {
     }
 
     /// A write to an active run in one transaction, answered as MLflow answers writes: `{}`.
-    func writeActiveRun(_ id: String, _ body: (Database) throws -> Void) throws -> [String: Any] {
-        try store.database.write { db in
-            _ = try activeRun(db, id)
-            try body(db)
+    func writeActiveRun(_ id: String, _ body: (StoreTransaction) throws -> Void) throws -> [String: Any] {
+        try store.write { tx in
+            _ = try activeRun(tx, id)
+            try body(tx)
         }
         return [:]
     }
@@ -35,23 +34,23 @@ extension MLflowService {
         tags["mlflow.runName"] = name
         let start = try f.int64("start_time") ?? Store.nowMillis()
         let user = try f.string("user_id") ?? tags["mlflow.user"]
-        return try store.database.write { db in
-            let row = try experimentRow(db, id: experiment)
-            guard row["lifecycle_stage"] as String == "active" else {
+        return try store.write { tx in
+            let found = try self.experiment(tx, id: experiment)
+            guard found.lifecycleStage == "active" else {
                 throw MLflowError(.invalidParameterValue, "The experiment \(experiment) must be in the 'active' state. Current state is deleted.")
             }
-            var run = RunRecord(experimentID: row["experiment_id"], name: name, status: .running, startTime: start, kind: .run)
+            var run = RunRecord(experimentID: found.id, name: name, status: .running, startTime: start, kind: .run)
             run.userID = user
-            let location = (row["artifact_location"] as String?) ?? "mlflow-artifacts:/\(experiment)"
+            let location = found.artifactLocation ?? "mlflow-artifacts:/\(experiment)"
             run.artifactURI = "\(location.hasSuffix("/") ? String(location.dropLast()) : location)/\(run.id)/artifacts"
-            try Tracker.create(StoreTransaction(db), run, params: [:], tags: tags)
-            return ["run": try runJSON(db, run)]
+            try Tracker.create(tx, run, params: [:], tags: tags)
+            return ["run": try runJSON(tx, run)]
         }
     }
 
     func getRun(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.runID()
-        return try store.database.read { db in ["run": try runJSON(db, try runRecord(db, id))] }
+        return try store.read { tx in ["run": try runJSON(tx, try runRecord(tx, id))] }
     }
 
     func updateRun(_ f: MLflowFields) throws -> [String: Any] {
@@ -62,9 +61,9 @@ extension MLflowService {
         }
         let end = try f.int64("end_time")
         let name = try f.string("run_name")
-        return try store.database.write { db in
-            _ = try activeRun(db, id)
-            let run = try Tracker.update(StoreTransaction(db), id, action: status.map { $0.rawValue.lowercased() } ?? "update") { run in
+        return try store.write { tx in
+            _ = try activeRun(tx, id)
+            let run = try Tracker.update(tx, id, action: status.map { $0.rawValue.lowercased() } ?? "update") { run in
                 if let status {
                     run.status = status
                     // A status set through the API has no finer outcome; the runner's own ends keep theirs.
@@ -73,16 +72,16 @@ extension MLflowService {
                 if let end { run.endTime = end } else if let status, status.isTerminal, run.endTime == nil { run.endTime = Store.nowMillis() }
                 if let name, !name.isEmpty { run.name = name }
             }
-            if let name, !name.isEmpty { try Tracker.upsertTags(StoreTransaction(db), runID: id, ["mlflow.runName": name]) }
+            if let name, !name.isEmpty { try Tracker.upsertTags(tx, runID: id, ["mlflow.runName": name]) }
             return ["run_info": MLflowEntities.runInfo(run)]
         }
     }
 
     func setRunLifecycle(_ f: MLflowFields, to stage: String) throws -> [String: Any] {
         let id = try f.runID()
-        try store.database.write { db in
-            _ = try runRecord(db, id)
-            try Tracker.update(StoreTransaction(db), id, action: stage == "deleted" ? "delete" : "restore") { $0.lifecycleStage = stage }
+        try store.write { tx in
+            _ = try runRecord(tx, id)
+            try Tracker.update(tx, id, action: stage == "deleted" ? "delete" : "restore") { $0.lifecycleStage = stage }
         }
         return [:]
     }
@@ -95,9 +94,9 @@ extension MLflowService {
         guard let timestamp = try f.int64("timestamp") else { throw MLflowError.missing("timestamp") }
         let point = MetricPoint(key: key, value: value, timestamp: timestamp, step: try f.int64("step") ?? 0)
         let modelMetric = try MLflowLoggedModels.ModelMetric(point, f)
-        return try writeActiveRun(id) { db in
-            try Tracker.insertMetrics(StoreTransaction(db), runID: id, [point])
-            if let modelMetric { try MLflowLoggedModels.insert(db, runID: id, [modelMetric]) }
+        return try writeActiveRun(id) { tx in
+            try Tracker.insertMetrics(tx, runID: id, [point])
+            if let modelMetric { try MLflowLoggedModels.insert(tx, runID: id, [modelMetric]) }
         }
     }
 
@@ -106,8 +105,8 @@ extension MLflowService {
         let key = try f.required("key")
         let value = try f.string("value") ?? ""
         try Self.validateParam(key, value)
-        return try writeActiveRun(id) { db in
-            try insertParams(db, id, [key: value])
+        return try writeActiveRun(id) { tx in
+            try insertParams(tx, id, [key: value])
         }
     }
 
@@ -124,9 +123,9 @@ extension MLflowService {
     }
 
     /// Params are write-once; MLflow's message for a changed value, which its users know.
-    func insertParams(_ db: Database, _ runID: String, _ params: [String: String]) throws {
+    func insertParams(_ tx: StoreTransaction, _ runID: String, _ params: [String: String]) throws {
         do {
-            try Tracker.insertParams(StoreTransaction(db), runID: runID, params)
+            try Tracker.insertParams(tx, runID: runID, params)
         } catch let error as Tracker.TrackingError {
             guard let changed = error.changedParam else { throw error }
             throw MLflowError(.invalidParameterValue, """
@@ -140,8 +139,8 @@ extension MLflowService {
         let key = try f.required("key")
         let value = try f.string("value") ?? ""
         try Self.validateTag(key, value)
-        return try writeActiveRun(id) { db in
-            try setTags(db, id, [key: value])
+        return try writeActiveRun(id) { tx in
+            try setTags(tx, id, [key: value])
         }
     }
 
@@ -150,19 +149,18 @@ extension MLflowService {
     }
 
     /// `mlflow.runName` is the run's name too.
-    func setTags(_ db: Database, _ runID: String, _ tags: [String: String]) throws {
-        try Tracker.upsertTags(StoreTransaction(db), runID: runID, tags)
+    func setTags(_ tx: StoreTransaction, _ runID: String, _ tags: [String: String]) throws {
+        try Tracker.upsertTags(tx, runID: runID, tags)
         if let name = tags["mlflow.runName"], !name.isEmpty {
-            try db.execute(sql: "UPDATE runs SET name = ? WHERE run_uuid = ?", arguments: [name, runID])
+            try Tracker.rename(tx, runID, to: name)
         }
     }
 
     func deleteTag(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.runID()
         let key = try f.required("key")
-        return try writeActiveRun(id) { db in
-            try db.execute(sql: "DELETE FROM tags WHERE run_uuid = ? AND key = ?", arguments: [id, key])
-            guard db.changesCount > 0 else { throw MLflowError(.resourceDoesNotExist, "No tag with name: \(key) in run with id \(id)") }
+        return try writeActiveRun(id) { tx in
+            guard try Tracker.deleteTag(tx, id, key) else { throw MLflowError(.resourceDoesNotExist, "No tag with name: \(key) in run with id \(id)") }
         }
     }
 
@@ -211,28 +209,27 @@ extension MLflowService {
             try Self.validateTag(key, value)
             tags[key] = value
         }
-        return try writeActiveRun(id) { db in
-            try insertParams(db, id, params)
-            try setTags(db, id, tags)
-            try Tracker.insertMetrics(StoreTransaction(db), runID: id, points)
-            try MLflowLoggedModels.insert(db, runID: id, modelMetrics)
+        return try writeActiveRun(id) { tx in
+            try insertParams(tx, id, params)
+            try setTags(tx, id, tags)
+            try Tracker.insertMetrics(tx, runID: id, points)
+            try MLflowLoggedModels.insert(tx, runID: id, modelMetrics)
         }
     }
 
     func logInputs(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.runID()
         let datasets = try f.objects("datasets"), models = try f.objects("models")
-        return try writeActiveRun(id) { db in
-            let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO run_inputs (run_uuid, kind, name, digest, body) VALUES (?, ?, ?, ?, ?)")
+        return try writeActiveRun(id) { tx in
             for (i, input) in datasets.enumerated() {
                 guard let dataset = input.nested("dataset") else { throw MLflowError.missing("datasets[\(i)].dataset") }
                 let name = try dataset.required("name"), digest = try dataset.required("digest")
-                try insert.execute(arguments: [id, "dataset", name, digest, String(decoding: JSONWriter.bytes(input.object), as: UTF8.self)])
+                try Tracker.logInput(tx, id, kind: "dataset", name: name, digest: digest, json: String(decoding: JSONWriter.bytes(input.object), as: UTF8.self))
             }
             for (i, model) in models.enumerated() {
                 let modelID = try model.string("model_id") ?? ""
                 guard !modelID.isEmpty else { throw MLflowError.missing("models[\(i)].model_id") }
-                try insert.execute(arguments: [id, "model", modelID, "", String(decoding: JSONWriter.bytes(model.object), as: UTF8.self)])
+                try Tracker.logInput(tx, id, kind: "model", name: modelID, digest: "", json: String(decoding: JSONWriter.bytes(model.object), as: UTF8.self))
             }
         }
     }
@@ -240,12 +237,11 @@ extension MLflowService {
     func logOutputs(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.runID()
         let models = try f.objects("models")
-        return try writeActiveRun(id) { db in
+        return try writeActiveRun(id) { tx in
             for (i, model) in models.enumerated() {
                 let modelID = try model.string("model_id") ?? ""
                 guard !modelID.isEmpty else { throw MLflowError.missing("models[\(i)].model_id") }
-                try db.execute(sql: "INSERT OR IGNORE INTO run_outputs (run_uuid, model_id, step) VALUES (?, ?, ?)",
-                               arguments: [id, modelID, try model.int64("step") ?? 0])
+                try Tracker.logOutput(tx, id, modelID: modelID, step: try model.int64("step") ?? 0)
             }
         }
     }
@@ -260,16 +256,15 @@ extension MLflowService {
             guard let id = Int64(text) else { throw MLflowError.invalid("experiment_ids", text, "experiment ids are whole numbers") }
             return id
         }
-        search.filter = try MLflowFilterSQL.parse(f.string("filter"))
+        search.filter = try MLflowFilter.parse(f.string("filter"))
         for term in try f.strings("order_by") {
             do { search.orderBy += try RunSearch.OrderTerm.parseList(term) } catch {
                 throw MLflowError(.invalidParameterValue, "Invalid order_by clause '\(term)': \(error.description)")
             }
         }
-        return try store.database.read { db in
-            let (sql, arguments) = search.compile()
-            let runs = Array(try RunRecord.fetchAll(db, sql: sql, arguments: arguments).prefix(maxResults + 1))
-            var result: [String: Any] = ["runs": try runsJSON(db, Array(runs.prefix(maxResults)))]
+        return try store.read { tx in
+            let runs = Array(try search.run(tx).prefix(maxResults + 1))
+            var result: [String: Any] = ["runs": try runsJSON(tx, Array(runs.prefix(maxResults)))]
             if runs.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: search.offset + maxResults) }
             return result
         }
@@ -280,13 +275,9 @@ extension MLflowService {
         let key = try f.required("metric_key")
         let maxResults = try f.int64("max_results").map(Int.init)
         let offset = try MLflowEntities.offset(fromPageToken: try f.string("page_token"))
-        return try store.database.read { db in
-            _ = try runRecord(db, id)
-            let limit = maxResults.map { $0 + 1 } ?? -1
-            let points = try Row.fetchAll(db, sql: """
-                SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp LIMIT ? OFFSET ?
-                """, arguments: [id, key, limit, offset])
-                .map { MLflowEntities.metric(MetricPoint(row: $0)) }
+        return try store.read { tx in
+            _ = try runRecord(tx, id)
+            let points = try Tracker.metricHistory(tx, id, key: key, limit: maxResults.map { $0 + 1 }, offset: offset).map(MLflowEntities.metric)
             var result: [String: Any] = ["metrics": maxResults.map { Array(points.prefix($0)) } ?? points]
             if let maxResults, points.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: offset + maxResults) }
             return result

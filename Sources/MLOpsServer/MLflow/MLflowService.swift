@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsCore
 
 /// MLflow's tracking semantics over our store: the same experiments, runs, params, metrics and
@@ -39,72 +38,56 @@ struct MLflowService: Sendable {
 
     // MARK: Experiments
 
-    func experimentRow(_ db: Database, id: String) throws -> Row {
-        guard let number = Int64(id), let row = try Row.fetchOne(db, sql: "SELECT * FROM experiments WHERE experiment_id = ?", arguments: [number]) else {
+    func experiment(_ tx: StoreTransaction, id: String) throws -> ExperimentRecords.Experiment {
+        guard let number = Int64(id), let found = try ExperimentRecords.experiment(tx, id: number) else {
             throw MLflowError(.resourceDoesNotExist, "No Experiment with id=\(id) exists")
         }
-        return row
-    }
-
-    func experimentObject(_ db: Database, _ row: Row) throws -> [String: Any] {
-        let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM experiment_tags WHERE experiment_id = ?", arguments: [row["experiment_id"] as Int64])
-        return MLflowEntities.experiment(row, tags: Dictionary(tags.map { ($0["key"], $0["value"] ?? "") }, uniquingKeysWith: { _, b in b }))
+        return found
     }
 
     func createExperiment(_ f: MLflowFields) throws -> [String: Any] {
         let name = try f.required("name")
         let tags = try f.keyValues("tags")
         let location = try f.string("artifact_location")
-        let now = Store.nowMillis()
-        return try store.database.write { db in
-            if let stage = try String.fetchOne(db, sql: "SELECT lifecycle_stage FROM experiments WHERE name = ?", arguments: [name]) {
-                throw MLflowError(.resourceAlreadyExists, stage == "deleted"
+        return try store.write { tx in
+            if let existing = try ExperimentRecords.experiment(tx, named: name) {
+                throw MLflowError(.resourceAlreadyExists, existing.lifecycleStage == "deleted"
                     ? "Experiment '\(name)' already exists in deleted state. You can restore the experiment, or permanently delete it before creating a new one with that name."
                     : "Experiment(name=\(name)) already exists.")
             }
-            try db.execute(sql: "INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?)",
-                           arguments: [name, location, now, now])
-            let id = db.lastInsertedRowID
-            if location == nil {
-                try db.execute(sql: "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?", arguments: ["mlflow-artifacts:/\(id)", id])
-            }
-            for (key, value) in tags {
-                try db.execute(sql: "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
-            }
-            try AuditLog.record(db, entityType: "experiment", entityID: String(id), action: "create", detail: name)
+            let id = try ExperimentRecords.create(tx, name: name, artifactLocation: location, tags: tags, now: Store.nowMillis())
             return ["experiment_id": String(id)]
         }
     }
 
     func getExperiment(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.required("experiment_id")
-        return try store.database.read { db in ["experiment": try experimentObject(db, try experimentRow(db, id: id))] }
+        return try store.read { tx in ["experiment": MLflowEntities.experiment(try experiment(tx, id: id))] }
     }
 
     func getExperimentByName(_ f: MLflowFields) throws -> [String: Any] {
         let name = try f.required("experiment_name")
-        return try store.database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM experiments WHERE name = ?", arguments: [name]) else {
+        return try store.read { tx in
+            guard let found = try ExperimentRecords.experiment(tx, named: name) else {
                 throw MLflowError(.resourceDoesNotExist, "Could not find experiment with name '\(name)'")
             }
-            return ["experiment": try experimentObject(db, row)]
+            return ["experiment": MLflowEntities.experiment(found)]
         }
     }
 
     func updateExperiment(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.required("experiment_id")
         let name = try f.string("new_name")
-        try store.database.write { db in
-            let row = try experimentRow(db, id: id)
-            guard row["lifecycle_stage"] as String == "active" else {
+        try store.write { tx in
+            let found = try experiment(tx, id: id)
+            guard found.lifecycleStage == "active" else {
                 throw MLflowError(.invalidParameterValue, "Cannot rename a non-active experiment.")
             }
             if let name, !name.isEmpty {
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM experiments WHERE name = ? AND experiment_id != ?", arguments: [name, row["experiment_id"] as Int64]) == true {
+                if try ExperimentRecords.nameTaken(tx, name, except: found.id) {
                     throw MLflowError(.resourceAlreadyExists, "Experiment(name=\(name)) already exists.")
                 }
-                try db.execute(sql: "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
-                               arguments: [name, Store.nowMillis(), row["experiment_id"] as Int64])
+                try ExperimentRecords.rename(tx, found.id, to: name, now: Store.nowMillis())
             }
         }
         return [:]
@@ -113,15 +96,12 @@ struct MLflowService: Sendable {
     /// Deleting an experiment deletes its runs too, and restoring restores them (as MLflow does).
     func setExperimentLifecycle(_ f: MLflowFields, to stage: String) throws -> [String: Any] {
         let id = try f.required("experiment_id")
-        try store.database.write { db in
-            let row = try experimentRow(db, id: id)
-            let number: Int64 = row["experiment_id"]
-            if stage == "deleted", number == 0 {
+        try store.write { tx in
+            let found = try experiment(tx, id: id)
+            if stage == "deleted", found.id == 0 {
                 throw MLflowError(.invalidParameterValue, "Cannot delete the default experiment '0'. This is an internally reserved experiment.")
             }
-            try db.execute(sql: "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?", arguments: [stage, Store.nowMillis(), number])
-            try db.execute(sql: "UPDATE runs SET lifecycle_stage = ? WHERE experiment_id = ?", arguments: [stage, number])
-            try AuditLog.record(db, entityType: "experiment", entityID: id, action: stage == "deleted" ? "delete" : "restore", to: stage)
+            try ExperimentRecords.setLifecycle(tx, found.id, to: stage, now: Store.nowMillis())
         }
         return [:]
     }
@@ -130,20 +110,16 @@ struct MLflowService: Sendable {
         let id = try f.required("experiment_id"), key = try f.required("key")
         let value = try f.string("value") ?? ""
         try Self.validateKey(key, "Tag")
-        try store.database.write { db in
-            let row = try experimentRow(db, id: id)
-            try db.execute(sql: "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
-                           arguments: [row["experiment_id"] as Int64, key, value])
-        }
+        try store.write { tx in try ExperimentRecords.setTag(tx, try experiment(tx, id: id).id, key, value) }
         return [:]
     }
 
     func deleteExperimentTag(_ f: MLflowFields) throws -> [String: Any] {
         let id = try f.required("experiment_id"), key = try f.required("key")
-        try store.database.write { db in
-            let row = try experimentRow(db, id: id)
-            try db.execute(sql: "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", arguments: [row["experiment_id"] as Int64, key])
-            guard db.changesCount > 0 else { throw MLflowError(.resourceDoesNotExist, "No tag with name: \(key) in experiment with id \(id)") }
+        try store.write { tx in
+            guard try ExperimentRecords.deleteTag(tx, try experiment(tx, id: id).id, key) else {
+                throw MLflowError(.resourceDoesNotExist, "No tag with name: \(key) in experiment with id \(id)")
+            }
         }
         return [:]
     }
@@ -153,22 +129,13 @@ struct MLflowService: Sendable {
         numericAttributes: ["creation_time", "last_update_time"], bareKeysAreAttributes: true)
 
     func searchExperiments(_ f: MLflowFields) throws -> [String: Any] {
-        var clauses = ["e.lifecycle_stage IN (\(try Self.lifecycleStages(f.string("view_type")).map { "'\($0)'" }.joined(separator: ",")))"]
-        var args: [any DatabaseValueConvertible] = []
+        let stages = try Self.lifecycleStages(f.string("view_type"))
         let text = try f.string("filter")
-        if let filter = try MLflowFilterSQL.parse(text, Self.experimentVocabulary) {
-            for comparison in filter.comparisons {
-                switch comparison.entity {
-                case .tag:
-                    clauses.append(MLflowFilterSQL.keyValue(comparison, table: "experiment_tags", match: "t.experiment_id = e.experiment_id", args: &args))
-                case .attribute:
-                    clauses.append(MLflowFilterSQL.compare(comparison, column: "e.\(comparison.key)", args: &args))
-                case .metric, .param:
-                    throw MLflowError(.invalidParameterValue, "Invalid filter '\(text ?? "")': experiments have no \(comparison.entity.rawValue)s; filter on name, tags.KEY, creation_time or last_update_time")
-                }
-            }
+        let filter = try MLflowFilter.parse(text, Self.experimentVocabulary)
+        for comparison in filter?.comparisons ?? [] where comparison.entity == .metric || comparison.entity == .param {
+            throw MLflowError(.invalidParameterValue, "Invalid filter '\(text ?? "")': experiments have no \(comparison.entity.rawValue)s; filter on name, tags.KEY, creation_time or last_update_time")
         }
-        var order: [String] = []
+        var order: [(key: String, ascending: Bool)] = []
         for term in try f.strings("order_by") {
             let parts = term.split(separator: " ", omittingEmptySubsequences: true)
             var key = parts.first.map(String.init) ?? ""
@@ -178,12 +145,11 @@ struct MLflowService: Sendable {
             }
             let direction = parts.count == 2 ? parts[1].uppercased() : "ASC"
             guard direction == "ASC" || direction == "DESC" else { throw MLflowError(.invalidParameterValue, "Invalid order_by clause '\(term)'") }
-            order.append("e.\(key) \(direction)")
+            order.append((key, direction == "ASC"))
         }
-        order += ["e.creation_time DESC", "e.experiment_id ASC"]
         return try page(f, default: 1000, limit: 50_000, key: "experiments",
-                        sql: "SELECT e.* FROM experiments e WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(order.joined(separator: ", "))",
-                        StatementArguments(args), object: experimentObject)
+                        fetch: { tx, page in try ExperimentRecords.search(tx, stages: stages, filter: filter, order: order, page: page) },
+                        object: MLflowEntities.experiment)
     }
 
     /// A request's `max_results` (within MLflow's bound for that search) and the offset its
@@ -194,15 +160,15 @@ struct MLflowService: Sendable {
         return (maxResults, try MLflowEntities.offset(fromPageToken: try f.string("page_token")))
     }
 
-    /// One page of `sql`'s rows as `key`, with the next token when there are more: one row past
-    /// the page is read to know.
-    func page(_ f: MLflowFields, default defaultCount: Int, limit: Int, key: String, sql: String, _ args: StatementArguments,
-              object: (Database, Row) throws -> [String: Any]) throws -> [String: Any] {
+    /// One page of a search as `key`, with the next token when there are more: one item past the
+    /// page is read to know.
+    func page<Item>(_ f: MLflowFields, default defaultCount: Int, limit: Int, key: String,
+                    fetch: (StoreTransaction, Page) throws -> [Item], object: (Item) throws -> Any) throws -> [String: Any] {
         let (maxResults, offset) = try pageBounds(f, default: defaultCount, limit: limit)
-        return try store.database.read { db in
-            let rows = try Row.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?", arguments: args + [maxResults + 1, offset])
-            var result: [String: Any] = [key: try rows.prefix(maxResults).map { try object(db, $0) }]
-            if rows.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: offset + maxResults) }
+        return try store.read { tx in
+            let items = try fetch(tx, Page(limit: maxResults + 1, offset: offset))
+            var result: [String: Any] = [key: try items.prefix(maxResults).map(object)]
+            if items.count > maxResults { result["next_page_token"] = MLflowEntities.pageToken(offset: offset + maxResults) }
             return result
         }
     }

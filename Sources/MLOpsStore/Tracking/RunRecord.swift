@@ -163,7 +163,7 @@ public struct MetricPoint: Sendable, Hashable, Codable {
 
     /// A row of `metrics` or `latest_metrics` (key, value, timestamp, step, is_nan); NaN is kept
     /// as a flag because SQLite stores it as NULL.
-    public init(row: Row) {
+    package init(row: Row) {
         self.init(key: row["key"], value: (row["is_nan"] as Bool) ? .nan : row["value"], timestamp: row["timestamp"], step: row["step"])
     }
 }

@@ -157,8 +157,12 @@ public struct RunSearch: Sendable {
     }
 
     public func run(_ store: Store) throws -> [RunRecord] {
+        try store.read { try run($0) }
+    }
+
+    public func run(_ tx: StoreTransaction) throws -> [RunRecord] {
         let (sql, args) = compile()
-        return try store.read { tx in let db = tx.db; return try RunRecord.fetchAll(db, sql: sql, arguments: args) }
+        return try RunRecord.fetchAll(tx.db, sql: sql, arguments: args)
     }
 
     /// Latest metrics of many runs in one query, for listings.

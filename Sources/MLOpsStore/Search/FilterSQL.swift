@@ -1,18 +1,9 @@
 import GRDB
-import MLOpsCore
 
-/// Filter terms on a key-value table (tags, params) as SQL, shared by the searches of experiments,
-/// registered models, model versions and logged models.
-enum MLflowFilterSQL {
-    /// A request's `filter` in MLflow's grammar, or nil when it has none. A malformed one is
-    /// MLflow's INVALID_PARAMETER_VALUE, saying at which column it went wrong.
-    static func parse(_ text: String?, _ vocabulary: RunFilter.Vocabulary = .runs) throws -> RunFilter? {
-        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
-        do { return try RunFilter(parsing: text, vocabulary: vocabulary) } catch {
-            throw MLflowError(.invalidParameterValue, "Invalid filter '\(text)': \(error.description)")
-        }
-    }
-
+/// MLflow filter comparisons as SQL, shared by the searches of experiments, registered models,
+/// model versions and logged models. The caller has checked that each comparison's entity is one
+/// the search takes; this only writes the SQL.
+enum FilterSQL {
     /// A comparison of one value (an attribute, a metric's latest value) held by `column`.
     static func compare(_ c: RunFilter.Comparison, column: String, args: inout [any DatabaseValueConvertible]) -> String {
         let (expression, values) = RunSearch.comparisonSQL(c, column: column)
@@ -31,5 +22,31 @@ enum MLflowFilterSQL {
         args.append(c.key)
         args += values
         return "\(promptMarker ? "NOT " : "")EXISTS (SELECT 1 FROM \(table) t WHERE \(match) AND t.key = ? AND \(expression))"
+    }
+
+    /// One page of rows: `limit` rows from `offset` (the caller asks one past its page to know
+    /// whether there are more).
+    static func page(_ db: Database, _ sql: String, _ args: [any DatabaseValueConvertible], limit: Int, offset: Int) throws -> [Row] {
+        try Row.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?", arguments: StatementArguments(args + [limit, offset]))
+    }
+}
+
+/// A page of a search: how many rows and from where.
+public struct Page: Sendable, Hashable {
+    public var limit: Int
+    public var offset: Int
+    public init(limit: Int, offset: Int) {
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// Key-value pairs (tags, params) in key order.
+public typealias KeyValues = [(key: String, value: String)]
+
+extension Row {
+    /// `key`, `value` rows as pairs; a NULL value is empty.
+    static func keyValues(_ rows: [Row]) -> KeyValues {
+        rows.map { ($0["key"], ($0["value"] as String?) ?? "") }
     }
 }
