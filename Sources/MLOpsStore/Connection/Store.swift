@@ -14,7 +14,7 @@ public final class Store: Sendable {
     }
 
     public let path: String
-    public let database: any DatabaseWriter
+    package let database: any DatabaseWriter
 
     public init(path: String, access: Access = .single) throws {
         self.path = path
