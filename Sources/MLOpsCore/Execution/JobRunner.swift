@@ -89,7 +89,10 @@ public final class JobRunner: Sendable {
         let replaced: JobLease.Holder?
         (replaced, parent) = try recordStart(parent, job: job, identity: identity,
                                              params: params.mapValues(\.description), tags: tags)
-        if let replaced { report(.leaseTakenOver(from: replaced)) }
+        if let replaced {
+            try? OrphanReaper.stopOrphanedAttempts(store, of: replaced.runID)
+            report(.leaseTakenOver(from: replaced))
+        }
 
         let maxParallel = max(1, request.maxParallel ?? job.maxParallel ?? ProcessInfo.processInfo.activeProcessorCount)
         report(.jobStarted(runID: runID, job: job.name, stages: job.stages.count, maxParallel: maxParallel))

@@ -126,8 +126,8 @@ extension JobRunner {
         case let .command(command, shell):
             let tracker = self.tracker
             let runID = run.id
-            termination = await CommandStage(command: command, shell: shell).run(context) { identity in
-                try? tracker.recordProcess(runID, identity)
+            termination = await CommandStage(command: command, shell: shell).run(context) { handle in
+                try? tracker.recordAttempt(runID, handle)
             }
         case let .builtin(name):
             guard let builtin = catalog.makeStage(name, with: with) else {

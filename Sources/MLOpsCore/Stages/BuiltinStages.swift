@@ -2,7 +2,7 @@ import Foundation
 
 /// Does nothing: a join point in a graph, or a placeholder while a pipeline takes shape.
 struct NoopStage: Stage {
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         .succeeded
     }
 }
@@ -16,7 +16,7 @@ struct SleepStage: Stage {
         duration = (try? SpecDuration.parse(text).get()) ?? .seconds(1)
     }
 
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         do {
             try await Task.sleep(for: duration.duration)
             return .succeeded
@@ -32,7 +32,7 @@ struct FailStage: Stage {
 
     init(with: [String: SpecValue]) { message = with["message"]?.description ?? "failed on purpose" }
 
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         .failed(message, exitCode: nil)
     }
 }

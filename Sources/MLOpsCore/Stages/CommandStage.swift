@@ -12,7 +12,7 @@ struct CommandStage: Stage {
         return (path as NSString).deletingLastPathComponent
     }()
 
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         let environment = Self.environment(for: context)
         let substituted = ParamReference.substitute(command, params: context.params)
         let arguments: [String]
@@ -27,38 +27,11 @@ struct CommandStage: Stage {
         guard let executable = Self.locate(arguments[0], path: environment["PATH"] ?? "", cwd: context.workspace.root) else {
             return .failed("command not found: '\(arguments[0])' (searched PATH and the workspace)", exitCode: 127)
         }
-        let stdoutFD = open(context.stdoutLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        let stderrFD = open(context.stderrLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        defer {
-            if stdoutFD >= 0 { close(stdoutFD) }
-            if stderrFD >= 0 { close(stderrFD) }
-        }
-        guard stdoutFD >= 0, stderrFD >= 0 else {
-            return .failed("cannot open the stage's log files in \(context.runDirectory): \(String(cString: strerror(errno)))", exitCode: nil)
-        }
-        let options = ChildProcess.Options(
-            executable: executable, arguments: arguments, environment: environment,
-            workingDirectory: context.workspace.root, stdoutLog: stdoutFD, stderrLog: stderrFD,
-            timeout: context.timeout?.duration, killGrace: context.killGrace.duration, onLine: context.echo)
-        let process: ChildProcess
-        do {
-            process = try ChildProcess.launch(options)
-        } catch {
-            return .failed(error.description, exitCode: 127)
-        }
-        started(ProcessIdentity.of(pid: process.pid))
-        let termination = await withTaskCancellationHandler {
-            await process.wait()
-        } onCancel: {
-            process.cancel()
-        }
-        if termination.timedOut, let timeout = context.timeout { return .timedOut(timeout) }
-        if termination.cancelled { return .killed("stopped by request") }
-        if let code = termination.exitCode {
-            return code == 0 ? .succeeded : .failed("exit code \(code)", exitCode: code)
-        }
-        let signal = termination.signal ?? 0
-        return .failed("killed by signal \(signal) (\(String(cString: strsignal(signal))))", exitCode: 128 + signal)
+        let command = StageCommand(
+            executable: executable, arguments: arguments, environment: environment, workingDirectory: context.workspace.root,
+            stdoutLog: context.stdoutLog, stderrLog: context.stderrLog, timeout: context.timeout, killGrace: context.killGrace,
+            echo: context.echo, runID: context.runID)
+        return await context.executor.run(command, started: started)
     }
 
     /// This process's environment with our folder first on PATH, read once: every stage starts from it.

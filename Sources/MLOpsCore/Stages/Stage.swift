@@ -3,9 +3,9 @@ import Foundation
 /// One unit of work in a job: a built-in stage (in process) or a command (a child process). The
 /// runner treats both alike: records, retries, timeouts and cancellation are its business.
 public protocol Stage: Sendable {
-    /// Runs one attempt. `started` reports the process the attempt runs in, as soon as there is one,
-    /// so that a later process can tell a live attempt from a dead one.
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination
+    /// Runs one attempt. `started` reports the attempt's handle (its process, or its id on another
+    /// executor) as soon as there is one, so that a later process can tell a live attempt from a dead one.
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination
 }
 
 /// How an attempt ended.
@@ -88,4 +88,6 @@ public struct StageContext: Sendable {
     /// The MLflow-compatible endpoint of this workspace, given to command stages as
     /// `MLFLOW_TRACKING_URI`, so `mlflow.start_run()` in a script continues the stage's run.
     public var trackingURI: String? = nil
+    /// Where a command stage's attempt runs.
+    public var executor: any StageExecutor = LocalProcessExecutor()
 }

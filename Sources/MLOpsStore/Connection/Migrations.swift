@@ -410,6 +410,12 @@ extension Store {
             // the store, job and stage runs included.
             try db.execute(sql: "CREATE INDEX runs_by_experiment ON runs(experiment_id, start_time DESC)")
         }
+        migrator.registerMigration("v12: attempts on other executors") { db in
+            // A stage attempt on another executor (a Ray job) is named by its id there; a local
+            // process keeps its pid, start time and boot id in their own columns.
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN executor TEXT")
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN executor_handle TEXT")
+        }
         return migrator
     }
 }

@@ -45,8 +45,8 @@ public enum JobLease {
                                 acquiredTime: row["acquired_time"], heartbeatTime: row["heartbeat_time"])
             let alive = holder.identity.isAlive() ?? (now - holder.heartbeatTime < staleAfterMillis)
             if alive { throw Held(holder: holder) }
-            try OrphanReaper.closeOrphans(tx, jobRunID: holder.runID,
-                                          reason: "orphaned: its runner (pid \(holder.identity.pid)) died; lease taken over by run \(runID.prefix(8))")
+            try OrphanRecords.closeOrphans(tx, jobRunID: holder.runID,
+                                           reason: "orphaned: its runner (pid \(holder.identity.pid)) died; lease taken over by run \(runID.prefix(8))")
             try db.execute(sql: "DELETE FROM leases WHERE job = ?", arguments: [job])
             try AuditLog.record(db, entityType: "lease", entityID: job, action: "take_over", from: holder.runID, to: runID,
                                 detail: "holder pid \(holder.identity.pid) is gone")

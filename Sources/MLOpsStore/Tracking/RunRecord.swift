@@ -71,6 +71,9 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, 
     public var bootID: String?
     public var host: String?
     public var heartbeatTime: Int64?
+    /// The executor of a stage attempt that runs elsewhere than a local process, and its id there.
+    public var executor: String?
+    public var executorHandle: String?
     public var specSHA256: String?
     public var gitCommit: String?
 
@@ -79,6 +82,7 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, 
         case endTime = "end_time", lifecycleStage = "lifecycle_stage", artifactURI = "artifact_uri"
         case userID = "user_id", parentRunID = "parent_run_id", kind, job, stage, attempt, trigger, outcome
         case exitCode = "exit_code", message, pid, pidStartTime = "pid_start_time", bootID = "boot_id", host
+        case executor, executorHandle = "executor_handle"
         case heartbeatTime = "heartbeat_time", specSHA256 = "spec_sha256", gitCommit = "git_commit"
     }
 
@@ -122,6 +126,8 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, 
         bootID = row["boot_id"]
         host = row["host"]
         heartbeatTime = row["heartbeat_time"]
+        executor = row["executor"]
+        executorHandle = row["executor_handle"]
         specSHA256 = row["spec_sha256"]
         gitCommit = row["git_commit"]
     }

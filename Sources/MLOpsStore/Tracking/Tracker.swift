@@ -93,12 +93,16 @@ public struct Tracker: Sendable {
         return run
     }
 
-    /// Records the process an attempt runs in, the moment it has one.
-    public func recordProcess(_ runID: String, _ identity: ProcessIdentity) throws {
+    /// Records where an attempt runs, the moment it has a handle.
+    public func recordAttempt(_ runID: String, _ handle: AttemptHandle) throws {
         try store.write { tx in
-            let db = tx.db
-            try db.cachedStatement(sql: "UPDATE runs SET pid = ?, pid_start_time = ? WHERE run_uuid = ?")
-                .execute(arguments: [identity.pid, identity.startTime, runID])
+            switch handle {
+            case let .process(identity):
+                try tx.db.cachedStatement(sql: "UPDATE runs SET pid = ?, pid_start_time = ? WHERE run_uuid = ?")
+                    .execute(arguments: [identity.pid, identity.startTime, runID])
+            case let .remote(executor, id):
+                try tx.db.execute(sql: "UPDATE runs SET executor = ?, executor_handle = ? WHERE run_uuid = ?", arguments: [executor, id, runID])
+            }
         }
     }
 

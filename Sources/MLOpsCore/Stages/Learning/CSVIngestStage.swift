@@ -10,7 +10,7 @@ struct CSVIngestStage: Stage {
 
     var with: [String: SpecValue]
 
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         StageFiles.run {
             let w = StageSettings(stage: context.stage, with: with)
             guard let path = with["path"]?.description, !path.isEmpty else {

@@ -10,7 +10,7 @@ import MLOpsLearn
 struct DeployStage: Stage {
     var with: [String: SpecValue]
 
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         StageFiles.run {
             let spec = try DeploySpecParser.parse(with, stage: context.stage)
             guard let source = context.input(with: "model.json") else {

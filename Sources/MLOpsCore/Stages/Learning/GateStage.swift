@@ -56,7 +56,7 @@ struct GateStage: Stage {
         }
     }
 
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         StageFiles.run {
             let rules = try Self.rules(with, stage: context.stage)
             // The nearest upstream stage that measured a metric wins.

@@ -13,7 +13,7 @@ struct LogisticRegressionStage: Stage {
 
     var with: [String: SpecValue]
 
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         StageFiles.run {
             let w = StageSettings(stage: context.stage, with: with)
             let label = w.string("label", "bought")

@@ -12,7 +12,7 @@ struct OutcomesStage: Stage {
 
     var with: [String: SpecValue]
 
-    func run(_ context: StageContext, started: @Sendable (ProcessIdentity) -> Void) async -> StageTermination {
+    func run(_ context: StageContext, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         StageFiles.run {
             let w = StageSettings(stage: context.stage, with: with)
             let model = w.string("model", "")
