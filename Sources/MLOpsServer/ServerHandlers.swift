@@ -60,7 +60,7 @@ struct ServerHandlers: Sendable {
         }
         var request = request
         let body = try await request.jsonObject(limit: configuration.maxBodyBytes)
-        let now = Store.nowMillis()
+        let now = store.nowMillis()
         if let instances = body["instances"] {
             guard let rows = instances as? [Any], !rows.isEmpty else { throw APIError(.badRequest, "`instances` is a non-empty list of rows", field: "instances") }
             guard rows.count <= configuration.maxBatchRows else {
@@ -141,7 +141,7 @@ struct ServerHandlers: Sendable {
         } else {
             throw APIError(.badRequest, "name the prediction: `prediction_id`, or `entity_id` (and `model`)", field: "prediction_id")
         }
-        let observed = (body["observed_time"] as? Double).flatMap { $0.isFinite && abs($0) < 9e15 ? Int64($0) : nil } ?? Store.nowMillis()
+        let observed = (body["observed_time"] as? Double).flatMap { $0.isFinite && abs($0) < 9e15 ? Int64($0) : nil } ?? store.nowMillis()
         writer.flush()
         do {
             let id = try PredictionLog(store: store).recordOutcome(target, label: label, observedTime: observed)

@@ -127,7 +127,7 @@ struct CatalogRefresher: Service {
                 do {
                     if sinceAdvance >= advanceEvery {
                         sinceAdvance = .zero
-                        for model in catalog.models { try controller.advance(model, now: Store.nowMillis()) }
+                        for model in catalog.models { try controller.advance(model, now: catalog.store.nowMillis()) }
                     }
                     try catalog.refresh()
                 } catch {

@@ -11,7 +11,7 @@ struct HitRateMonitorTests {
     func setUp() throws -> (TestWorkspace, Store, PredictionLog, Int64) {
         let ws = try TestWorkspace()
         let (store, _) = try ws.registerModel(versions: 1, champion: 1)
-        return (ws, store, PredictionLog(store: store), Store.nowMillis())
+        return (ws, store, PredictionLog(store: store), WallClock.process.nowMillis())
     }
 
     /// `n` contacted predictions of v1 at `time`, hits at `rate`, labels observed a day later.

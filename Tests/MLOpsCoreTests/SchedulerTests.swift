@@ -85,13 +85,13 @@ struct SchedulerDaemonTests {
         let store = try Store(path: ws.workspace.storePath)
         let other = try Store(path: ws.workspace.storePath)
         let hour: Int64 = 3_600_000
-        let since = (Store.nowMillis() / hour - 3) * hour + 1
+        let since = (WallClock.process.nowMillis() / hour - 3) * hour + 1
         let a = daemon(ws, spec, store, since: since), b = daemon(ws, spec, other, since: since)
         try await a.register()
         try await b.register()
         // Both find the same fires due (catch-up latest: the newest starts, the others are missed).
-        async let first: Void = a.tick(now: Store.nowMillis())
-        async let second: Void = b.tick(now: Store.nowMillis())
+        async let first: Void = a.tick(now: WallClock.process.nowMillis())
+        async let second: Void = b.tick(now: WallClock.process.nowMillis())
         _ = await (first, second)
         await a.waitIdle()
         await b.waitIdle()
@@ -125,7 +125,7 @@ struct SchedulerDaemonTests {
         let spec = try ws.spec()
         let store = try ws.store()
         let hour: Int64 = 3_600_000
-        let first = (Store.nowMillis() / hour - 3) * hour
+        let first = (WallClock.process.nowMillis() / hour - 3) * hour
         let a = daemon(ws, spec, store, since: first - 1)
         try await a.register()
         await a.tick(now: first + 1_000)

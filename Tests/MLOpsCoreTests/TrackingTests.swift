@@ -5,7 +5,7 @@ import Testing
 
 @Suite("The tracking store: MLflow's data model in a real SQLite file")
 struct TrackingTests {
-    func makeRun(_ tracker: Tracker, job: String = "j", start: Int64 = Store.nowMillis(), params: [String: String] = [:],
+    func makeRun(_ tracker: Tracker, job: String = "j", start: Int64 = WallClock.process.nowMillis(), params: [String: String] = [:],
                  tags: [String: String] = [:], metrics: [String: Double] = [:]) throws -> RunRecord {
         var run = RunRecord(experimentID: try tracker.experimentID(named: job), name: job, status: .finished, startTime: start, kind: .job)
         run.job = job

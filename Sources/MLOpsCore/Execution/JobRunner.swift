@@ -68,7 +68,7 @@ public final class JobRunner: Sendable {
         try OrphanReaper.reap(store)
         let runID = request.runID ?? RunRecord.newID()
         let identity = ProcessIdentity.current()
-        let started = Store.nowMillis()
+        let started = store.nowMillis()
         var parent = RunRecord(id: runID, experimentID: 0, name: job.name, status: .running, startTime: started, kind: .job)
         parent.job = job.name
         parent.trigger = request.trigger
@@ -129,7 +129,7 @@ public final class JobRunner: Sendable {
         let experimentsDirectory = workspace.experimentsDirectory
         return try store.write { tx in
             let replaced = job.concurrency.exclusive
-                ? try JobLease.acquire(tx, job: job.name, runID: parent.id, identity: identity, now: parent.startTime ?? Store.nowMillis())
+                ? try JobLease.acquire(tx, job: job.name, runID: parent.id, identity: identity, now: parent.startTime ?? store.nowMillis())
                 : nil
             var run = parent
             run.experimentID = try Tracker.experimentID(tx, named: job.name, artifactLocation: "\(experimentsDirectory)/\(job.name)")
@@ -143,7 +143,7 @@ public final class JobRunner: Sendable {
     func recordEnd(_ runID: String, job: JobSpec, outcome: RunOutcome, message: String?,
                    failures: [JobRunResult.StageResult] = []) throws -> RunRecord {
         try store.write { tx in
-            try Tracker.finish(tx, runID, outcome: outcome, endTime: Store.nowMillis(),
+            try Tracker.finish(tx, runID, outcome: outcome, endTime: store.nowMillis(),
                                exitCode: outcome == .succeeded ? 0 : 1, message: message)
             if outcome == .failed {
                 let short = String(runID.prefix(8))

@@ -6,7 +6,8 @@ import Foundation
 public enum OrphanReaper {
     /// Closes every RUNNING job run whose runner is gone; returns the ids it closed.
     @discardableResult
-    public static func reap(_ store: Store, executors: ExecutorCatalog = .standard, now: Int64 = Store.nowMillis()) throws -> [String] {
+    public static func reap(_ store: Store, executors: ExecutorCatalog = .standard, now: Int64? = nil) throws -> [String] {
+        let now = now ?? store.nowMillis()
         var closed: [String] = []
         for run in try store.read({ try OrphanRecords.runningJobRuns($0) }) {
             guard let pid = run.pid else { continue }

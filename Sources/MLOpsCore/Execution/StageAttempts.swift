@@ -22,7 +22,7 @@ extension JobRunner {
     }
 
     func recordSkip(stage: StageSpec, job: JobSpec, parent: RunRecord, reason: String) -> Done {
-        let now = Store.nowMillis()
+        let now = store.nowMillis()
         var run = stageRecord(stage, job: job, parent: parent, attempt: 0, status: .killed, start: now)
         run.outcome = .skipped
         run.endTime = now
@@ -33,7 +33,7 @@ extension JobRunner {
     }
 
     func recordReuse(stage: StageSpec, job: JobSpec, from old: RunRecord, parent: RunRecord) -> Done {
-        let now = Store.nowMillis()
+        let now = store.nowMillis()
         var run = stageRecord(stage, job: job, parent: parent, attempt: 0, status: .finished, start: now)
         run.outcome = .reused
         run.endTime = now
@@ -69,7 +69,7 @@ extension JobRunner {
 
     func runAttempt(_ stage: StageSpec, attempt: Int, job: JobSpec, parent: RunRecord, params: [String: SpecValue],
                     with: [String: SpecValue], inputs: [StageInput], prefix: String?) async -> Done {
-        let start = Store.nowMillis()
+        let start = store.nowMillis()
         var run = stageRecord(stage, job: job, parent: parent, attempt: attempt, status: .running, start: start)
         let runDirectory = workspace.runDirectory(experiment: job.name, runID: run.id)
         let artifacts = "\(runDirectory)/artifacts"
@@ -83,7 +83,7 @@ extension JobRunner {
             var termination = termination
             if let reportError, termination == .succeeded { termination = .failed(reportError, exitCode: nil) }
             let outcome = termination.outcome
-            let ended = Store.nowMillis()
+            let ended = store.nowMillis()
             let runID = run.id
             do {
                 try store.write { tx in
@@ -137,7 +137,7 @@ extension JobRunner {
         }
         var reportError: String?
         do {
-            let stageReport = try StageReports.read(artifactsDirectory: artifacts)
+            let stageReport = try StageReports.read(artifactsDirectory: artifacts, timestamp: store.nowMillis())
             if !stageReport.params.isEmpty { try tracker.logParams(run.id, stageReport.params) }
             if !stageReport.metrics.isEmpty { try tracker.logMetrics(run.id, stageReport.metrics) }
         } catch {

@@ -30,13 +30,13 @@ public struct Notifier: Sendable {
         let deadline = ContinuousClock.now + budget
         var report = Report()
         while true {
-            let now = Store.nowMillis()
+            let now = store.nowMillis()
             let due = (try? store.read { try Outbox.due($0, now: now) }) ?? []
             for row in due { await deliver(row, report: &report) }
             let waiting = try? store.read { try Outbox.waiting($0) }
             report.pending = waiting?.count ?? 0
             guard let next = waiting?.next else { return report }
-            let wait = Duration.milliseconds(max(0, next - Store.nowMillis()))
+            let wait = Duration.milliseconds(max(0, next - store.nowMillis()))
             guard ContinuousClock.now + wait < deadline else { return report }
             try? await Task.sleep(for: wait)
         }
@@ -64,7 +64,7 @@ public struct Notifier: Sendable {
         let deliveredText = String(decoding: (try? JSONEncoder().encode(delivered)) ?? Data("[]".utf8), as: UTF8.self)
         let lastError = errors.isEmpty ? nil : errors.joined(separator: "; ")
         try? store.write { tx in
-            try Outbox.settle(tx, id: row.id, state: state, attempts: attempts, nextAttemptTime: Store.nowMillis() + backoff,
+            try Outbox.settle(tx, id: row.id, state: state, attempts: attempts, nextAttemptTime: store.nowMillis() + backoff,
                               deliveredTo: deliveredText, lastError: lastError)
         }
     }

@@ -24,7 +24,8 @@ public enum OutcomeImport {
     }
 
     public static func run(_ data: Data, source: String, store: Store, model defaultModel: String? = nil,
-                           now: Int64 = Store.nowMillis()) throws -> Summary {
+                           now: Int64? = nil) throws -> Summary {
+        let now = now ?? store.nowMillis()
         let columns = ["prediction_id", "entity_id", "model", "period", "outcome", "time"]
         // Every known column is read as text (ids stay ids, "true" stays valid); only those the
         // header has may be declared.

@@ -54,7 +54,7 @@ public struct ModelRegistry: Sendable {
         let sourceFiles = try Self.listFiles(folder)
         guard !sourceFiles.isEmpty else { throw RegistryError("\(folder) holds no files to register") }
         let version = try store.write { tx in
-            try RegistryRecords.reserveVersion(tx, name: name, runID: runID, source: folder, storageRoot: directory, tags: tags, now: Store.nowMillis())
+            try RegistryRecords.reserveVersion(tx, name: name, runID: runID, source: folder, storageRoot: directory, tags: tags, now: store.nowMillis())
         }
         let destination = "\(directory)/\(name)/\(version)"
         let temporary = "\(directory)/\(name)/.incoming-\(version)-\(UUID().uuidString.prefix(8))"
@@ -73,7 +73,7 @@ public struct ModelRegistry: Sendable {
                 throw RegistryError("cannot move the version into \(destination): \(String(cString: strerror(errno)))")
             }
             let digest = Self.digest(files)
-            try store.write { tx in try RegistryRecords.markReady(tx, name: name, version: version, files: files, digest: digest, now: Store.nowMillis()) }
+            try store.write { tx in try RegistryRecords.markReady(tx, name: name, version: version, files: files, digest: digest, now: store.nowMillis()) }
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             try? store.write { tx in try RegistryRecords.markFailed(tx, name: name, version: version, reason: "\(error)") }
@@ -147,7 +147,7 @@ public struct ModelRegistry: Sendable {
         guard target.status == .ready else { throw RegistryError("\(target.reference) is \(target.status.rawValue), not READY; an alias points only at a whole version") }
         try verify(target)
         return try store.write { tx in
-            try RegistryRecords.moveAliasOnRequest(tx, name, alias, to: version, reason: reason, now: Store.nowMillis())
+            try RegistryRecords.moveAliasOnRequest(tx, name, alias, to: version, reason: reason, now: store.nowMillis())
         }
     }
 
@@ -178,7 +178,7 @@ public struct ModelRegistry: Sendable {
     /// are keyed by its name.
     public func renameModel(_ name: String, to newName: String) throws {
         guard Self.validName(newName) else { throw RegistryError("'\(newName)' is not a model name (letters, digits, '-', '_', '.')") }
-        try store.write { tx in try RegistryRecords.renameModel(tx, name, to: newName, now: Store.nowMillis()) }
+        try store.write { tx in try RegistryRecords.renameModel(tx, name, to: newName, now: store.nowMillis()) }
     }
 
     public func tag(_ name: String, _ version: Int, _ tags: [String: String]) throws {

@@ -6,8 +6,11 @@ public struct DaemonLog: Sendable {
     public enum Level: String, Sendable { case info, warn, error }
 
     let write: @Sendable (String) -> Void
+    /// What its timestamps read: the simulation's clock in a simulation.
+    let clock: any TimeSource
 
-    public init(write: @escaping @Sendable (String) -> Void = { Console.shared.write($0, to: .stderr) }) {
+    public init(clock: any TimeSource = WallClock.process, write: @escaping @Sendable (String) -> Void = { Console.shared.write($0, to: .stderr) }) {
+        self.clock = clock
         self.write = write
     }
 
@@ -16,7 +19,7 @@ public struct DaemonLog: Sendable {
     }
 
     public func callAsFunction(_ level: Level, _ event: String, _ fields: KeyValuePairs<String, String> = [:]) {
-        var line = "ts=\(Self.timestamp(Store.nowMillis())) level=\(level.rawValue) event=\(event)"
+        var line = "ts=\(Self.timestamp(clock.nowMillis())) level=\(level.rawValue) event=\(event)"
         for (key, value) in fields { line += " \(key)=\(Self.quoted(value))" }
         write(line + "\n")
     }

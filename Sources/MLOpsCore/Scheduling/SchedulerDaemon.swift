@@ -19,7 +19,7 @@ public actor SchedulerDaemon {
     var running: [String: (job: String, task: Task<Void, Never>)] = [:]
     var stopping = false
 
-    public init(workspace: Workspace, spec: JobsFile, store: Store, log: DaemonLog = DaemonLog(), now: Int64 = Store.nowMillis(),
+    public init(workspace: Workspace, spec: JobsFile, store: Store, log: DaemonLog = DaemonLog(), now: Int64? = nil,
                 paramsForFire: @escaping @Sendable (JobSpec, Date) -> [String: SpecValue] = { _, _ in [:] }) {
         id = RunRecord.newID()
         self.workspace = workspace
@@ -27,7 +27,7 @@ public actor SchedulerDaemon {
         self.store = store
         self.log = log
         self.paramsForFire = paramsForFire
-        since = now
+        since = now ?? store.nowMillis()
     }
 
     /// Puts this daemon on record (pid, host, heartbeat) before its first tick.
@@ -74,7 +74,7 @@ public actor SchedulerDaemon {
             entry.task.cancel()
         }
         await waitIdle()
-        try? store.write { try DaemonRecords.stopped($0, id: id, now: Store.nowMillis()) }
+        try? store.write { try DaemonRecords.stopped($0, id: id, now: store.nowMillis()) }
         log("daemon_stopped", ["daemon": String(id.prefix(8))])
     }
 

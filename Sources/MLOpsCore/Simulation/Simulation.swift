@@ -1,7 +1,7 @@
 import Foundation
 
 /// A year in seconds: the real scheduler daemon, stages, monitors and rollouts run against the
-/// synthetic cohort on a virtual clock (`TimeShift`). Time jumps from tick to tick (each day, and
+/// synthetic cohort on a virtual clock (`VirtualClock`). Time jumps from tick to tick (each day, and
 /// just after each fire); each tick waits for the runs it started. The knobs move the world: the
 /// concept and the behaviour drift from `driftWeek`, and in `badCandidateWeek` someone retrains
 /// by hand on a corrupted label feed. Same seed, same weeks.
@@ -17,12 +17,16 @@ public final class Simulation: Sendable {
         public var start = Date(timeIntervalSince1970: 1_799_046_000)
 
         public init(job: String) { self.job = job }
+
+        public var startMillis: Int64 { Int64(start.timeIntervalSince1970 * 1000) }
     }
 
     public let settings: Settings
     let workspace: Workspace
     let spec: JobsFile
     let store: Store
+    /// The store's clock, moved from tick to tick.
+    let clock: VirtualClock
     let log: DaemonLog
     /// The job's `week` param at week 0 of the simulation.
     let firstWeek: Int
@@ -30,7 +34,10 @@ public final class Simulation: Sendable {
     static let day: Int64 = 86_400_000
 
     /// Takes the workspace's spec as written and sets the knobs on its synthetic-cohort stage.
-    public init(workspace: Workspace, spec: JobsFile, store: Store, settings: Settings, log: DaemonLog) throws {
+    public init(workspace: Workspace, spec: JobsFile, store: Store, clock: VirtualClock, settings: Settings, log: DaemonLog) throws {
+        guard store.clock as? VirtualClock === clock else {
+            throw RunRequestError("the simulation's store must be opened with the simulation's clock")
+        }
         guard var job = spec.job(named: settings.job) else {
             throw RunRequestError("no job '\(settings.job)' in \(spec.path); jobs: \(spec.jobs.map(\.name).joined(separator: ", "))")
         }
@@ -54,10 +61,11 @@ public final class Simulation: Sendable {
         self.settings = settings
         self.workspace = workspace
         self.store = store
+        self.clock = clock
         self.log = log
     }
 
-    var startMillis: Int64 { Int64(settings.start.timeIntervalSince1970 * 1000) }
+    var startMillis: Int64 { settings.startMillis }
 
     /// The week of the simulation a time falls in (each runs from the Friday before its Monday fire).
     static func weekIndex(_ millis: Int64, start: Int64) -> Int { Int((millis - start + 3 * day) / (7 * day)) }
@@ -69,7 +77,7 @@ public final class Simulation: Sendable {
             guard spec.paramValues["week"] != nil else { return [:] }
             return ["week": .int(firstWeek + Self.weekIndex(Int64(date.timeIntervalSince1970 * 1000), start: startMillis))]
         }
-        TimeShift.set(now: startMillis)
+        clock.set(now: startMillis)
         let daemon = SchedulerDaemon(workspace: workspace, spec: spec, store: store, log: log, now: startMillis, paramsForFire: weekOf)
         try await daemon.register()
         // Week 0: the first model, trained and promoted by hand, scores the first week.
@@ -91,7 +99,7 @@ public final class Simulation: Sendable {
                 if weeks.count >= settings.weeks { break }
             }
             now = next
-            TimeShift.set(now: now)
+            clock.set(now: now)
             if let bad = settings.badCandidateWeek, let fire = nextFire, now == fire, Self.weekIndex(now, start: startMillis) == bad {
                 // This week's run is a retrain by hand, on a feed whose labels are wrong.
                 _ = try await runByHand(job, week: bad, why: "a retrain on a corrupted label feed", fire: fire - 60_000)

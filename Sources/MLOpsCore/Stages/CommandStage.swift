@@ -53,7 +53,7 @@ struct CommandStage: Stage {
         env["MLOPS_WORKSPACE"] = context.workspace.root
         env["MLOPS_TRACKING"] = context.workspace.storePath
         env["MLFLOW_RUN_ID"] = context.runID
-        if TimeShift.offsetMillis != 0 { env[TimeShift.environmentKey] = String(TimeShift.offsetMillis) }
+        if context.store.clock.offsetMillis != 0 { env[WallClock.environmentKey] = String(context.store.clock.offsetMillis) }
         env["MLFLOW_EXPERIMENT_ID"] = String(context.experimentID)
         // The client's own store would not know this run: point it at ours, or at nothing.
         if let uri = context.trackingURI { env["MLFLOW_TRACKING_URI"] = uri }

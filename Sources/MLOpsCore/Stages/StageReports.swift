@@ -14,7 +14,7 @@ public enum StageReports {
         public var description: String
     }
 
-    public static func read(artifactsDirectory: String, timestamp: Int64 = Store.nowMillis()) throws(ReportError) -> Report {
+    public static func read(artifactsDirectory: String, timestamp: Int64 = WallClock.process.nowMillis()) throws(ReportError) -> Report {
         var report = Report()
         let metricsPath = "\(artifactsDirectory)/metrics.json"
         for (key, value) in try object(at: metricsPath).sorted(by: { $0.key < $1.key }) {

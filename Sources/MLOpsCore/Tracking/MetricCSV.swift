@@ -7,7 +7,7 @@ public enum MetricCSV {
         public var description: String
     }
 
-    public static func parse(_ data: Data, source: String, now: Int64 = Store.nowMillis()) throws(ParseError) -> [MetricPoint] {
+    public static func parse(_ data: Data, source: String, now: Int64 = WallClock.process.nowMillis()) throws(ParseError) -> [MetricPoint] {
         var points: [MetricPoint] = []
         points.reserveCapacity(data.count / 16)
         var lineNumber = 0

@@ -60,7 +60,7 @@ struct MLflowLoggedModels: Sendable {
             let root = found.artifactLocation ?? "mlflow-artifacts:/\(experiment)"
             try LoggedModelRecords.create(tx, id: id, experimentID: found.id, name: name,
                                           artifactLocation: "\(root.hasSuffix("/") ? String(root.dropLast()) : root)/models/\(id)/artifacts",
-                                          modelType: try f.string("model_type"), sourceRunID: sourceRun, now: Store.nowMillis())
+                                          modelType: try f.string("model_type"), sourceRunID: sourceRun, now: store.nowMillis())
             try insert(tx, id, params: params)
             try upsert(tx, id, tags: tags)
             return ["model": Self.object(try model(tx, id))]
@@ -87,7 +87,7 @@ struct MLflowLoggedModels: Sendable {
         }
         return try store.write { tx in
             _ = try model(tx, id)
-            try LoggedModelRecords.setStatus(tx, id, status, now: Store.nowMillis())
+            try LoggedModelRecords.setStatus(tx, id, status, now: store.nowMillis())
             return ["model": Self.object(try model(tx, id))]
         }
     }
@@ -103,7 +103,7 @@ struct MLflowLoggedModels: Sendable {
     }
 
     func delete(_ f: MLflowFields) throws -> [String: Any] {
-        try write(f) { tx, id in try LoggedModelRecords.delete(tx, id, now: Store.nowMillis()) }
+        try write(f) { tx, id in try LoggedModelRecords.delete(tx, id, now: store.nowMillis()) }
     }
 
     func setTags(_ f: MLflowFields) throws -> [String: Any] {
@@ -138,7 +138,7 @@ struct MLflowLoggedModels: Sendable {
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try LoggedModelRecords.setTag(tx, id, key, key == Self.registrationsKey ? Self.registrations(value, plus: []) : value)
         }
-        if !tags.isEmpty { try LoggedModelRecords.touch(tx, id, now: Store.nowMillis()) }
+        if !tags.isEmpty { try LoggedModelRecords.touch(tx, id, now: store.nowMillis()) }
     }
 
     /// The tag that lists the registered versions made from a logged model, as MLflow keeps it.

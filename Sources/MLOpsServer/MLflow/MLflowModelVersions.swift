@@ -80,7 +80,7 @@ extension MLflowRegistry {
         let description = try f.string("description")
         return try store.write { tx in
             _ = try self.version(tx, name, version)
-            try RegistryRecords.describeVersion(tx, name, version, description, now: Store.nowMillis())
+            try RegistryRecords.describeVersion(tx, name, version, description, now: store.nowMillis())
             return ["model_version": Self.versionObject(try self.version(tx, name, version))]
         }
     }
@@ -122,7 +122,7 @@ extension MLflowRegistry {
         return try store.write { tx in
             _ = try self.version(tx, name, version)
             try RegistryRecords.transitionStage(tx, name, version, to: canonical,
-                                                archiveOthers: archive && (canonical == "Staging" || canonical == "Production"), now: Store.nowMillis())
+                                                archiveOthers: archive && (canonical == "Staging" || canonical == "Production"), now: store.nowMillis())
             return ["model_version": Self.versionObject(try self.version(tx, name, version))]
         }
     }

@@ -67,7 +67,7 @@ struct MLflowRegistry: Sendable {
             if try RegistryRecords.modelExists(tx, name) {
                 throw MLflowError(.resourceAlreadyExists, "Registered Model (name=\(name)) already exists.")
             }
-            try RegistryRecords.createModel(tx, name, description: description, tags: tags, now: Store.nowMillis())
+            try RegistryRecords.createModel(tx, name, description: description, tags: tags, now: store.nowMillis())
             return ["registered_model": Self.modelObject(try model(tx, name))]
         }
     }
@@ -82,7 +82,7 @@ struct MLflowRegistry: Sendable {
         let description = try f.string("description")
         return try store.write { tx in
             _ = try model(tx, name)
-            try RegistryRecords.describeModel(tx, name, description, now: Store.nowMillis())
+            try RegistryRecords.describeModel(tx, name, description, now: store.nowMillis())
             return ["registered_model": Self.modelObject(try model(tx, name))]
         }
     }

@@ -32,7 +32,7 @@ extension MLflowService {
         for key in tags.keys { try Self.validateKey(key, "Tag") }
         let name = try f.string("run_name").flatMap { $0.isEmpty ? nil : $0 } ?? tags["mlflow.runName"] ?? Self.generatedRunName()
         tags["mlflow.runName"] = name
-        let start = try f.int64("start_time") ?? Store.nowMillis()
+        let start = try f.int64("start_time") ?? store.nowMillis()
         let user = try f.string("user_id") ?? tags["mlflow.user"]
         return try store.write { tx in
             let found = try self.experiment(tx, id: experiment)
@@ -69,7 +69,7 @@ extension MLflowService {
                     // A status set through the API has no finer outcome; the runner's own ends keep theirs.
                     if status == .running { run.endTime = nil }
                 }
-                if let end { run.endTime = end } else if let status, status.isTerminal, run.endTime == nil { run.endTime = Store.nowMillis() }
+                if let end { run.endTime = end } else if let status, status.isTerminal, run.endTime == nil { run.endTime = store.nowMillis() }
                 if let name, !name.isEmpty { run.name = name }
             }
             if let name, !name.isEmpty { try Tracker.upsertTags(tx, runID: id, ["mlflow.runName": name]) }

@@ -55,7 +55,7 @@ struct MLflowService: Sendable {
                     ? "Experiment '\(name)' already exists in deleted state. You can restore the experiment, or permanently delete it before creating a new one with that name."
                     : "Experiment(name=\(name)) already exists.")
             }
-            let id = try ExperimentRecords.create(tx, name: name, artifactLocation: location, tags: tags, now: Store.nowMillis())
+            let id = try ExperimentRecords.create(tx, name: name, artifactLocation: location, tags: tags, now: store.nowMillis())
             return ["experiment_id": String(id)]
         }
     }
@@ -87,7 +87,7 @@ struct MLflowService: Sendable {
                 if try ExperimentRecords.nameTaken(tx, name, except: found.id) {
                     throw MLflowError(.resourceAlreadyExists, "Experiment(name=\(name)) already exists.")
                 }
-                try ExperimentRecords.rename(tx, found.id, to: name, now: Store.nowMillis())
+                try ExperimentRecords.rename(tx, found.id, to: name, now: store.nowMillis())
             }
         }
         return [:]
@@ -101,7 +101,7 @@ struct MLflowService: Sendable {
             if stage == "deleted", found.id == 0 {
                 throw MLflowError(.invalidParameterValue, "Cannot delete the default experiment '0'. This is an internally reserved experiment.")
             }
-            try ExperimentRecords.setLifecycle(tx, found.id, to: stage, now: Store.nowMillis())
+            try ExperimentRecords.setLifecycle(tx, found.id, to: stage, now: store.nowMillis())
         }
         return [:]
     }

@@ -319,7 +319,7 @@ extension Store {
                 """)
         }
         migrator.registerMigration("v8: MLflow API: default experiment, run inputs and outputs") { db in
-            let now = Store.nowMillis()
+            let now = WallClock.process.nowMillis()
             // MLflow's client logs to experiment "0", named Default, when none is chosen.
             try db.execute(sql: """
                 INSERT OR IGNORE INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)

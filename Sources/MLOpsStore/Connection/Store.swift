@@ -15,9 +15,12 @@ public final class Store: Sendable {
 
     public let path: String
     package let database: any DatabaseWriter
+    /// Where "now" comes from for what this store records.
+    public let clock: any TimeSource
 
-    public init(path: String, access: Access = .single) throws {
+    public init(path: String, access: Access = .single, clock: any TimeSource = WallClock.process) throws {
         self.path = path
+        self.clock = clock
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         var config = Configuration()
@@ -52,9 +55,6 @@ public final class Store: Sendable {
         return try body()
     }
 
-    /// The current time as MLflow stores it: milliseconds since 1970 (shifted in a simulation).
-    public static func nowMillis() -> Int64 { TimeShift.wallMillis() + TimeShift.offsetMillis }
-
-    /// `nowMillis()` as a date, for calendars and cron.
-    public static func now() -> Date { Date(timeIntervalSince1970: Double(nowMillis()) / 1000) }
+    /// The current time by this store's clock: milliseconds since 1970.
+    public func nowMillis() -> Int64 { clock.nowMillis() }
 }

@@ -6,18 +6,25 @@ import GRDB
 /// is inside; the layers above pass it along.
 public struct StoreTransaction {
     package let db: Database
+    /// The store's clock, for the times a change records.
+    public let clock: any TimeSource
 
-    package init(_ db: Database) { self.db = db }
+    package init(_ db: Database, clock: any TimeSource) {
+        self.db = db
+        self.clock = clock
+    }
+
+    public func nowMillis() -> Int64 { clock.nowMillis() }
 }
 
 extension Store {
     /// Runs `body` in one write transaction: committed when it returns, rolled back when it throws.
     public func write<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try database.write { try body(StoreTransaction($0)) }
+        try database.write { try body(StoreTransaction($0, clock: clock)) }
     }
 
     /// Runs `body` on one consistent snapshot of the store.
     public func read<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try database.read { try body(StoreTransaction($0)) }
+        try database.read { try body(StoreTransaction($0, clock: clock)) }
     }
 }

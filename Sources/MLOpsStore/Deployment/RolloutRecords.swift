@@ -171,7 +171,7 @@ public enum RolloutRecords {
             INSERT INTO rollout_events (rollout_id, time, actor, event, from_state, to_state, step, weight, detail)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [id, now, AuditLog.actor, event, from, to, step, weight, detail])
-        try AuditLog.record(tx.db, entityType: "rollout", entityID: "\(model)/\(id)", action: event, from: from, to: to, detail: detail, time: now)
+        try AuditLog.record(tx, entityType: "rollout", entityID: "\(model)/\(id)", action: event, from: from, to: to, detail: detail, time: now)
     }
 
     /// The models a scheduler tick moves on: those with a rollout in flight or a `previous` kept ready.

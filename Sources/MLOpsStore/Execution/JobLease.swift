@@ -30,8 +30,8 @@ public enum JobLease {
     /// Takes the job's lease for `runID`; returns the dead holder it replaced, if any.
     @discardableResult
     public static func acquire(_ store: Store, job: String, runID: String,
-                               identity: ProcessIdentity = .current(), now: Int64 = Store.nowMillis()) throws -> Holder? {
-        try store.write { tx in try acquire(tx, job: job, runID: runID, identity: identity, now: now) }
+                               identity: ProcessIdentity = .current(), now: Int64? = nil) throws -> Holder? {
+        try store.write { tx in try acquire(tx, job: job, runID: runID, identity: identity, now: now ?? tx.nowMillis()) }
     }
 
     /// The same, inside the caller's transaction (the runner starts a run and takes its lease at once).
@@ -48,7 +48,7 @@ public enum JobLease {
             try OrphanRecords.closeOrphans(tx, jobRunID: holder.runID,
                                            reason: "orphaned: its runner (pid \(holder.identity.pid)) died; lease taken over by run \(runID.prefix(8))")
             try db.execute(sql: "DELETE FROM leases WHERE job = ?", arguments: [job])
-            try AuditLog.record(db, entityType: "lease", entityID: job, action: "take_over", from: holder.runID, to: runID,
+            try AuditLog.record(tx, entityType: "lease", entityID: job, action: "take_over", from: holder.runID, to: runID,
                                 detail: "holder pid \(holder.identity.pid) is gone")
             replaced = holder
         }
@@ -56,11 +56,12 @@ public enum JobLease {
             INSERT INTO leases (job, run_uuid, pid, pid_start_time, boot_id, host, acquired_time, heartbeat_time)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [job, runID, identity.pid, identity.startTime, identity.bootID, identity.host, now, now])
-        try AuditLog.record(db, entityType: "lease", entityID: job, action: "acquire", to: runID)
+        try AuditLog.record(tx, entityType: "lease", entityID: job, action: "acquire", to: runID)
         return replaced
     }
 
-    public static func heartbeat(_ store: Store, job: String, runID: String, now: Int64 = Store.nowMillis()) throws {
+    public static func heartbeat(_ store: Store, job: String, runID: String, now: Int64? = nil) throws {
+        let now = now ?? store.nowMillis()
         try store.write { tx in
             let db = tx.db
             try db.execute(sql: "UPDATE leases SET heartbeat_time = ? WHERE job = ? AND run_uuid = ?", arguments: [now, job, runID])
@@ -75,6 +76,6 @@ public enum JobLease {
     public static func release(_ tx: StoreTransaction, job: String, runID: String) throws {
         let db = tx.db
         try db.execute(sql: "DELETE FROM leases WHERE job = ? AND run_uuid = ?", arguments: [job, runID])
-        if db.changesCount > 0 { try AuditLog.record(db, entityType: "lease", entityID: job, action: "release", from: runID) }
+        if db.changesCount > 0 { try AuditLog.record(tx, entityType: "lease", entityID: job, action: "release", from: runID) }
     }
 }

@@ -23,7 +23,8 @@ public enum OrphanRecords {
     /// Marks a job run and its RUNNING stage attempts orphaned (FAILED); returns the attempts, as
     /// they were, so their executors can stop what still runs.
     @discardableResult
-    public static func closeOrphans(_ tx: StoreTransaction, jobRunID: String, reason: String, now: Int64 = Store.nowMillis()) throws -> [RunRecord] {
+    public static func closeOrphans(_ tx: StoreTransaction, jobRunID: String, reason: String, now: Int64? = nil) throws -> [RunRecord] {
+        let now = now ?? tx.nowMillis()
         let children = try RunRecord.fetchAll(tx.db, sql: "SELECT * FROM runs WHERE parent_run_id = ? AND status = 'RUNNING'", arguments: [jobRunID])
         let orphan = { (run: inout RunRecord) in
             run.status = .failed

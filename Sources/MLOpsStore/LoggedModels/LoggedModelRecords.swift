@@ -65,7 +65,7 @@ public enum LoggedModelRecords {
             INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_time, last_update_time, model_type, source_run_id)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [id, experimentID, name, artifactLocation, now, now, modelType, sourceRunID])
-        try AuditLog.record(tx.db, entityType: "logged_model", entityID: id, action: "create", detail: name)
+        try AuditLog.record(tx, entityType: "logged_model", entityID: id, action: "create", detail: name)
     }
 
     public static func setStatus(_ tx: StoreTransaction, _ id: String, _ status: String, now: Int64) throws {
@@ -74,7 +74,7 @@ public enum LoggedModelRecords {
 
     public static func delete(_ tx: StoreTransaction, _ id: String, now: Int64) throws {
         try tx.db.execute(sql: "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = ? WHERE model_id = ?", arguments: [now, id])
-        try AuditLog.record(tx.db, entityType: "logged_model", entityID: id, action: "delete")
+        try AuditLog.record(tx, entityType: "logged_model", entityID: id, action: "delete")
     }
 
     public static func param(_ tx: StoreTransaction, _ id: String, _ key: String) throws -> String? {

@@ -103,6 +103,6 @@ public enum MonitorRecords {
                 last_decision = ?
             WHERE monitor = ?
             """, arguments: [started, now, runID, started, reason, reason, monitor])
-        try AuditLog.record(tx.db, entityType: "monitor", entityID: monitor, action: started ? "trigger" : "trigger_refused", to: runID, detail: reason)
+        try AuditLog.record(tx, entityType: "monitor", entityID: monitor, action: started ? "trigger" : "trigger_refused", to: runID, detail: reason)
     }
 }

@@ -6,7 +6,8 @@ import GRDB
 /// and delivering it can never hold up or fail that change.
 public enum Outbox {
     public static func enqueue(_ tx: StoreTransaction, _ event: NotifyEvent, job: String? = nil, model: String? = nil, summary: String,
-                               details: [String: Any] = [:], now: Int64 = Store.nowMillis()) throws {
+                               details: [String: Any] = [:], now: Int64? = nil) throws {
+        let now = now ?? tx.nowMillis()
         var payload = details
         payload["event"] = event.rawValue
         payload["time"] = now

@@ -147,8 +147,9 @@ public struct PredictionLog: Sendable {
     /// Records a label for a prediction; a later label for the same prediction replaces it.
     /// Returns the prediction it was attached to.
     @discardableResult
-    public func recordOutcome(_ target: OutcomeTarget, label: Bool, observedTime: Int64, now: Int64 = Store.nowMillis()) throws -> Int64 {
-        try store.write { tx in
+    public func recordOutcome(_ target: OutcomeTarget, label: Bool, observedTime: Int64, now: Int64? = nil) throws -> Int64 {
+        let now = now ?? store.nowMillis()
+        return try store.write { tx in
             let db = tx.db
             let predictionID: Int64?
             switch target {

@@ -72,7 +72,7 @@ extension RegistryRecords {
         try tx.db.execute(sql: "INSERT INTO registered_models (name, description, creation_time, last_updated_time) VALUES (?, ?, ?, ?)",
                           arguments: [name, description, now, now])
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) { try setModelTag(tx, name, key, value) }
-        try AuditLog.record(tx.db, entityType: "registered_model", entityID: name, action: "create")
+        try AuditLog.record(tx, entityType: "registered_model", entityID: name, action: "create")
     }
 
     public static func describeModel(_ tx: StoreTransaction, _ name: String, _ description: String?, now: Int64) throws {
@@ -97,17 +97,17 @@ extension RegistryRecords {
             INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)
             ON CONFLICT (name, key) DO UPDATE SET value = excluded.value
             """, arguments: [name, key, value])
-        try AuditLog.record(tx.db, entityType: "registered_model", entityID: name, action: "tag", to: "\(key)=\(value)")
+        try AuditLog.record(tx, entityType: "registered_model", entityID: name, action: "tag", to: "\(key)=\(value)")
     }
 
     public static func deleteModelTag(_ tx: StoreTransaction, _ name: String, _ key: String) throws {
         try tx.db.execute(sql: "DELETE FROM registered_model_tags WHERE name = ? AND key = ?", arguments: [name, key])
-        if tx.db.changesCount > 0 { try AuditLog.record(tx.db, entityType: "registered_model", entityID: name, action: "untag", from: key) }
+        if tx.db.changesCount > 0 { try AuditLog.record(tx, entityType: "registered_model", entityID: name, action: "untag", from: key) }
     }
 
     public static func deleteVersionTag(_ tx: StoreTransaction, _ name: String, _ version: Int, _ key: String) throws {
         try tx.db.execute(sql: "DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?", arguments: [name, version, key])
-        if tx.db.changesCount > 0 { try AuditLog.record(tx.db, entityType: "model_version", entityID: "\(name)/\(version)", action: "untag", from: key) }
+        if tx.db.changesCount > 0 { try AuditLog.record(tx, entityType: "model_version", entityID: "\(name)/\(version)", action: "untag", from: key) }
     }
 
     /// MLflow's deprecated stages, kept for its clients (mlops routes by aliases); with
@@ -118,7 +118,7 @@ extension RegistryRecords {
                               arguments: [now, name, stage, version])
         }
         try tx.db.execute(sql: "UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?", arguments: [stage, now, name, version])
-        try AuditLog.record(tx.db, entityType: "model_version", entityID: "\(name)/\(version)", action: "stage", to: stage)
+        try AuditLog.record(tx, entityType: "model_version", entityID: "\(name)/\(version)", action: "stage", to: stage)
     }
 
     /// Registered models by name and tags, by name.

@@ -33,7 +33,7 @@ public enum RegistryRecords {
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             try db.execute(sql: "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)", arguments: [name, next, key, value])
         }
-        try AuditLog.record(db, entityType: "model_version", entityID: "\(name)/\(next)", action: "reserve", to: "PENDING_REGISTRATION", detail: runID)
+        try AuditLog.record(tx, entityType: "model_version", entityID: "\(name)/\(next)", action: "reserve", to: "PENDING_REGISTRATION", detail: runID)
         return next
     }
 
@@ -43,7 +43,7 @@ public enum RegistryRecords {
         try tx.db.execute(sql: """
             UPDATE model_versions SET status = ?, sha256 = ?, files = ?, last_updated_time = ? WHERE name = ? AND version = ?
             """, arguments: [ModelVersion.Status.ready.rawValue, digest, filesJSON, now, name, version])
-        try AuditLog.record(tx.db, entityType: "model_version", entityID: "\(name)/\(version)", action: "register",
+        try AuditLog.record(tx, entityType: "model_version", entityID: "\(name)/\(version)", action: "register",
                             from: "PENDING_REGISTRATION", to: "READY", detail: digest)
     }
 
@@ -51,7 +51,7 @@ public enum RegistryRecords {
     public static func markFailed(_ tx: StoreTransaction, name: String, version: Int, reason: String) throws {
         try tx.db.execute(sql: "UPDATE model_versions SET status = ? WHERE name = ? AND version = ?",
                           arguments: [ModelVersion.Status.failedRegistration.rawValue, name, version])
-        try AuditLog.record(tx.db, entityType: "model_version", entityID: "\(name)/\(version)", action: "register",
+        try AuditLog.record(tx, entityType: "model_version", entityID: "\(name)/\(version)", action: "register",
                             from: "PENDING_REGISTRATION", to: "FAILED_REGISTRATION", detail: reason)
     }
 
@@ -79,7 +79,7 @@ public enum RegistryRecords {
             INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)
             ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value
             """, arguments: [name, version, key, value])
-        try AuditLog.record(tx.db, entityType: "model_version", entityID: "\(name)/\(version)", action: "tag", to: "\(key)=\(value)")
+        try AuditLog.record(tx, entityType: "model_version", entityID: "\(name)/\(version)", action: "tag", to: "\(key)=\(value)")
     }
 
     // MARK: Models
@@ -132,7 +132,7 @@ public enum RegistryRecords {
             ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version
             """, arguments: [name, alias.rawValue, version])
         try tx.db.execute(sql: "UPDATE registered_models SET last_updated_time = ? WHERE name = ?", arguments: [now, name])
-        try AuditLog.record(tx.db, entityType: "alias", entityID: "\(name)@\(alias)", action: "move",
+        try AuditLog.record(tx, entityType: "alias", entityID: "\(name)@\(alias)", action: "move",
                             from: previous.map(String.init), to: String(version), detail: reason)
         return previous
     }
@@ -142,7 +142,7 @@ public enum RegistryRecords {
     public static func removeAlias(_ tx: StoreTransaction, _ name: String, _ alias: ModelAlias, reason: String) throws -> Int? {
         guard let previous = try version(tx, name, alias: alias) else { return nil }
         try tx.db.execute(sql: "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", arguments: [name, alias.rawValue])
-        try AuditLog.record(tx.db, entityType: "alias", entityID: "\(name)@\(alias)", action: "remove", from: String(previous), detail: reason)
+        try AuditLog.record(tx, entityType: "alias", entityID: "\(name)@\(alias)", action: "remove", from: String(previous), detail: reason)
         return previous
     }
 
@@ -187,7 +187,7 @@ public enum RegistryRecords {
         }
         try db.execute(sql: "DELETE FROM model_version_tags WHERE name = ? AND version = ?", arguments: [name, version])
         try db.execute(sql: "DELETE FROM model_versions WHERE name = ? AND version = ?", arguments: [name, version])
-        try AuditLog.record(db, entityType: "model_version", entityID: found.reference, action: "delete", from: found.status.rawValue, detail: reason)
+        try AuditLog.record(tx, entityType: "model_version", entityID: found.reference, action: "delete", from: found.status.rawValue, detail: reason)
     }
 
     /// Deletes a model with every version, alias and tag; refused while any version is protected.
@@ -201,7 +201,7 @@ public enum RegistryRecords {
         for table in ["model_version_tags", "model_versions", "registered_model_tags", "registered_models"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE name = ?", arguments: [name])
         }
-        try AuditLog.record(db, entityType: "registered_model", entityID: name, action: "delete", detail: reason)
+        try AuditLog.record(tx, entityType: "registered_model", entityID: name, action: "delete", detail: reason)
     }
 
     /// Renames a model; refused while any version is protected, since rollouts and predictions
@@ -211,7 +211,7 @@ public enum RegistryRecords {
         try ServedVersions(tx.db, model: name).refuseModelChange("rename")
         if try modelExists(tx, newName) { throw RegistryError("a registered model named \(newName) already exists") }
         try tx.db.execute(sql: "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?", arguments: [newName, now, name])
-        try AuditLog.record(tx.db, entityType: "registered_model", entityID: name, action: "rename", to: newName)
+        try AuditLog.record(tx, entityType: "registered_model", entityID: name, action: "rename", to: newName)
     }
 
     private static func requireModel(_ tx: StoreTransaction, _ name: String) throws {

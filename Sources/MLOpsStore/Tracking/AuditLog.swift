@@ -10,20 +10,13 @@ public enum AuditLog {
         return "\(user)@\(ProcessInfo.processInfo.hostName) pid \(getpid())"
     }()
 
-    /// Records a change in the caller's transaction.
+    /// Records a change in the caller's transaction, at `time` or now by the store's clock.
     public static func record(_ tx: StoreTransaction, entityType: String, entityID: String, action: String,
-                              from: String? = nil, to: String? = nil, detail: String? = nil,
-                              time: Int64 = Store.nowMillis()) throws {
-        try record(tx.db, entityType: entityType, entityID: entityID, action: action, from: from, to: to, detail: detail, time: time)
-    }
-
-    package static func record(_ db: Database, entityType: String, entityID: String, action: String,
-                              from: String? = nil, to: String? = nil, detail: String? = nil,
-                              time: Int64 = Store.nowMillis()) throws {
-        try db.cachedStatement(sql: """
+                              from: String? = nil, to: String? = nil, detail: String? = nil, time: Int64? = nil) throws {
+        try tx.db.cachedStatement(sql: """
             INSERT INTO audit_log (time, actor, entity_type, entity_id, action, from_state, to_state, detail)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [time, actor, entityType, entityID, action, from, to, detail])
+            """).execute(arguments: [time ?? tx.nowMillis(), actor, entityType, entityID, action, from, to, detail])
     }
 
     public struct Entry: Codable, Sendable, FetchableRecord {

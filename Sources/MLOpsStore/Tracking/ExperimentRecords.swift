@@ -43,20 +43,20 @@ public enum ExperimentRecords {
             try db.execute(sql: "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?", arguments: ["mlflow-artifacts:/\(id)", id])
         }
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) { try setTag(tx, id, key, value) }
-        try AuditLog.record(db, entityType: "experiment", entityID: String(id), action: "create", detail: name)
+        try AuditLog.record(tx, entityType: "experiment", entityID: String(id), action: "create", detail: name)
         return id
     }
 
     public static func rename(_ tx: StoreTransaction, _ id: Int64, to name: String, now: Int64) throws {
         try tx.db.execute(sql: "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?", arguments: [name, now, id])
-        try AuditLog.record(tx.db, entityType: "experiment", entityID: String(id), action: "rename", to: name)
+        try AuditLog.record(tx, entityType: "experiment", entityID: String(id), action: "rename", to: name)
     }
 
     /// Deleting an experiment deletes its runs too, and restoring restores them (as MLflow does).
     public static func setLifecycle(_ tx: StoreTransaction, _ id: Int64, to stage: String, now: Int64) throws {
         try tx.db.execute(sql: "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?", arguments: [stage, now, id])
         try tx.db.execute(sql: "UPDATE runs SET lifecycle_stage = ? WHERE experiment_id = ?", arguments: [stage, id])
-        try AuditLog.record(tx.db, entityType: "experiment", entityID: String(id), action: stage == "deleted" ? "delete" : "restore", to: stage)
+        try AuditLog.record(tx, entityType: "experiment", entityID: String(id), action: stage == "deleted" ? "delete" : "restore", to: stage)
     }
 
     public static func setTag(_ tx: StoreTransaction, _ id: Int64, _ key: String, _ value: String) throws {

@@ -149,7 +149,7 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, 
 
     public var durationMillis: Int64? {
         guard let start = startTime else { return nil }
-        return (endTime ?? Store.nowMillis()) - start
+        return (endTime ?? WallClock.process.nowMillis()) - start
     }
 }
 
@@ -160,7 +160,7 @@ public struct MetricPoint: Sendable, Hashable, Codable {
     public var timestamp: Int64
     public var step: Int64
 
-    public init(key: String, value: Double, timestamp: Int64 = Store.nowMillis(), step: Int64 = 0) {
+    public init(key: String, value: Double, timestamp: Int64 = WallClock.process.nowMillis(), step: Int64 = 0) {
         self.key = key
         self.value = value
         self.timestamp = timestamp

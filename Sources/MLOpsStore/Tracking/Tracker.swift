@@ -31,12 +31,12 @@ public struct Tracker: Sendable {
         if let id = try Int64.fetchOne(db, sql: "SELECT experiment_id FROM experiments WHERE name = ?", arguments: [name]) {
             return id
         }
-        let now = Store.nowMillis()
+        let now = tx.nowMillis()
         try db.execute(sql: """
             INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?)
             """, arguments: [name, artifactLocation, now, now])
         let id = db.lastInsertedRowID
-        try AuditLog.record(db, entityType: "experiment", entityID: String(id), action: "create", detail: name)
+        try AuditLog.record(tx, entityType: "experiment", entityID: String(id), action: "create", detail: name)
         return id
     }
 
@@ -69,7 +69,7 @@ public struct Tracker: Sendable {
         try run.insert(db)
         try insertParams(tx, runID: run.id, params)
         try upsertTags(tx, runID: run.id, tags)
-        try AuditLog.record(db, entityType: "run", entityID: run.id, action: "create", to: run.status.rawValue,
+        try AuditLog.record(tx, entityType: "run", entityID: run.id, action: "create", to: run.status.rawValue,
                             detail: [run.job, run.stage].compactMap { $0 }.joined(separator: "/"))
     }
 
@@ -87,7 +87,7 @@ public struct Tracker: Sendable {
         change(&run)
         try run.update(db)
         if before != run.status || action != "update" {
-            try AuditLog.record(db, entityType: "run", entityID: runID, action: action, from: before.rawValue,
+            try AuditLog.record(tx, entityType: "run", entityID: runID, action: action, from: before.rawValue,
                                 to: run.status.rawValue, detail: run.message)
         }
         return run
@@ -115,7 +115,7 @@ public struct Tracker: Sendable {
         try db.cachedStatement(sql: """
             UPDATE runs SET status = ?, outcome = ?, end_time = ?, exit_code = ?, message = ? WHERE run_uuid = ?
             """).execute(arguments: [outcome.status.rawValue, outcome.rawValue, endTime, exitCode, message, runID])
-        try AuditLog.record(db, entityType: "run", entityID: runID, action: "finish", from: previous,
+        try AuditLog.record(tx, entityType: "run", entityID: runID, action: "finish", from: previous,
                             to: outcome.status.rawValue, detail: message, time: endTime)
     }
 

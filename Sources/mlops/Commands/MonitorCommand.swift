@@ -30,7 +30,7 @@ struct MonitorCommand: AsyncParsableCommand {
             let store = try options.openStore()
             var decisions: [String: RetrainPolicy.Decision] = [:]
             if evaluate {
-                let results = try MonitorCycle(store: store, spec: spec).run(now: Store.nowMillis(), force: true,
+                let results = try MonitorCycle(store: store, spec: spec).run(now: store.nowMillis(), force: true,
                                                                               only: Set(monitors.map(\.name)), trigger: "manual")
                 for result in results { decisions[result.monitor.name] = result.decision }
             }

@@ -13,7 +13,7 @@ struct ScheduleCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try options.loadSpec()
-        let now = Store.now()
+        let now = WallClock.process.now()
         let store = try await reportingErrors { try options.openStore() }
         let last = try await reportingErrors { () -> [String: ScheduleBook.Fire] in
             var last: [String: ScheduleBook.Fire] = [:]

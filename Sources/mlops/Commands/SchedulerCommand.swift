@@ -35,7 +35,7 @@ struct SchedulerCommand: AsyncParsableCommand {
         let daemon = SchedulerDaemon(workspace: options.resolved, spec: spec, store: store)
         try await reportingErrors { try await daemon.register() }
         if once {
-            await daemon.tick(now: Store.nowMillis())
+            await daemon.tick(now: store.nowMillis())
             await daemon.waitIdle()
             await daemon.stop(grace: .zero)
             return
@@ -43,7 +43,7 @@ struct SchedulerCommand: AsyncParsableCommand {
         let stop = StopSignals(quiet: true)
         let loop = Task {
             while !Task.isCancelled {
-                await daemon.tick(now: Store.nowMillis())
+                await daemon.tick(now: store.nowMillis())
                 try? await Task.sleep(for: .milliseconds(tickEvery.milliseconds))
             }
         }

@@ -59,10 +59,11 @@ struct SimulateCommand: AsyncParsableCommand {
         let logPath = root + "/simulation.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let logFile = FileHandle(forWritingAtPath: logPath)
-        let log = DaemonLog { line in logFile?.write(Data(line.utf8)) }
+        let clock = VirtualClock(now: settings.startMillis)
+        let log = DaemonLog(clock: clock) { line in logFile?.write(Data(line.utf8)) }
         let result = try await reportingErrors { () -> [SimulationWeek] in
-            let store = try Store(path: space.storePath)
-            let simulation = try Simulation(workspace: space, spec: copied, store: store, settings: settings, log: log)
+            let store = try Store(path: space.storePath, clock: clock)
+            let simulation = try Simulation(workspace: space, spec: copied, store: store, clock: clock, settings: settings, log: log)
             let started = ContinuousClock.now
             let tty = (isatty(2) == 1)
             return try await simulation.run { week in

@@ -22,7 +22,7 @@ struct DeployStage: Stage {
             let candidate = try registry.register(name: spec.model, from: source.artifacts, runID: source.runID,
                                                   tags: ["mlops.job": context.job, "mlops.job_run": context.parentRunID])
             let say = { (line: String) in context.echo?(.stderr, Substring(line)) }
-            let now = Store.nowMillis()
+            let now = context.store.nowMillis()
             let controller = RolloutController(store: context.store)
             var params = ["model": spec.model, "model_version": String(candidate.version), "strategy": spec.strategy.rawValue]
 

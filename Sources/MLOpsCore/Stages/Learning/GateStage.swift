@@ -125,7 +125,7 @@ struct GateStage: Stage {
         try registry.tag(name, candidate.version, ["gate": "failed", "gate_reason": reason])
         let controller = RolloutController(store: context.store)
         if let rollout = try controller.rollouts.inFlight(name), rollout.candidateVersion == candidate.version {
-            try controller.abort(name, reason: reason, now: Store.nowMillis())
+            try controller.abort(name, reason: reason, now: context.store.nowMillis())
             context.echo?(.stderr, "rollout of \(name) v\(candidate.version) rolled back: \(reason)")
         }
     }

@@ -28,7 +28,7 @@ struct OutcomesStage: Stage {
             guard let entities = ScoreStage.texts(history, entityColumn), let periods = history.numeric(periodColumn) else {
                 throw StageSettings.Failure(message: "\(context.stage): history.csv needs the entity column '\(entityColumn)' and the period column '\(periodColumn)'")
             }
-            let now = Store.nowMillis()
+            let now = context.store.nowMillis()
             // A row without a label or a whole-number period answers nothing.
             let rows = (0..<history.rowCount).compactMap { r -> PredictionLog.Label? in
                 guard !labels[r].isNaN, periods[r].isFinite, abs(periods[r]) <= 1e15 else { return nil }

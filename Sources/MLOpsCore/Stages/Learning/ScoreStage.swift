@@ -24,7 +24,7 @@ struct ScoreStage: Stage {
             var rollout: Rollout?
             if alias == "champion" {
                 let controller = RolloutController(store: context.store)
-                for transition in try controller.advance(name, now: Store.nowMillis()) {
+                for transition in try controller.advance(name, now: context.store.nowMillis()) {
                     context.echo?(.stderr, Substring("rollout " + transition.summary))
                 }
                 rollout = try controller.rollouts.inFlight(name).flatMap { $0.weight > 0 && $0.stableVersion != nil ? $0 : nil }
@@ -72,7 +72,7 @@ struct ScoreStage: Stage {
                     for i in BinaryMetrics.topK(scores: members.map { scores[$0] }, k: share) { contacted[members[i]] = true }
                 }
             }
-            let now = Store.nowMillis()
+            let now = context.store.nowMillis()
             // What the stable version scored, against its own training data.
             let drift = DriftReport(reference: model.training, current: rows)
             let period = periods.flatMap { $0.first.map { Int($0) } }

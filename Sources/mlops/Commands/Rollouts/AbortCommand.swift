@@ -11,7 +11,8 @@ struct AbortCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingRolloutErrors {
-            printTransitions(try options.openController().abort(model, reason: reason, now: Store.nowMillis()))
+            let controller = try options.openController()
+            printTransitions(try controller.abort(model, reason: reason, now: controller.rollouts.store.nowMillis()))
         }
         await options.deliverNotifications()
     }

@@ -12,7 +12,8 @@ struct PromoteCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingRolloutErrors {
-            printTransitions(try options.openController().promote(model, now: Store.nowMillis()))
+            let controller = try options.openController()
+            printTransitions(try controller.promote(model, now: controller.rollouts.store.nowMillis()))
         }
         await options.deliverNotifications()
     }

@@ -14,7 +14,8 @@ struct RollbackCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingRolloutErrors {
-            let made = try options.openController().rollback(model, to: to, reason: reason, now: Store.nowMillis())
+            let controller = try options.openController()
+            let made = try controller.rollback(model, to: to, reason: reason, now: controller.rollouts.store.nowMillis())
             if made.count == 1, made[0].from.name == "rolled_back", to == nil {
                 Console.shared.write("\(model) v\(made[0].rollout.candidateVersion) was already rolled back; nothing changed\n")
             } else {

@@ -17,7 +17,7 @@ struct RolloutsAdvanceCommand: AsyncParsableCommand {
             let controller = try options.openController()
             let models = try model.map { [$0] } ?? controller.rollouts.list().map(\.model)
             var made: [RolloutStore.Transition] = []
-            for name in models { made += try controller.advance(name, now: Store.nowMillis()) }
+            for name in models { made += try controller.advance(name, now: controller.rollouts.store.nowMillis()) }
             if json { return printJSON(made.map { ["model": $0.rollout.model, "from": $0.from.name, "to": $0.rollout.state.name, "event": $0.event,
                                                    "weight": $0.rollout.weight, "detail": $0.detail as Any] as [String: Any] }) }
             if made.isEmpty { Console.shared.write("nothing to move on: every rollout is waiting or done\n") }
