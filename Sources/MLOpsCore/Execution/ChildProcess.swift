@@ -34,11 +34,11 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     public let pid: Int32
-    private let options: Options
-    private let outRead: Int32
-    private let errRead: Int32
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    let options: Options
+    let outRead: Int32
+    let errRead: Int32
+    let wakeRead: Int32
+    let wakeWrite: Int32
     private let lock = NSLock()
     private var cancelRequested = false
     private var forceRequested = false
@@ -117,120 +117,27 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    private func requests() -> (cancel: Bool, force: Bool) {
+    func requests() -> (cancel: Bool, force: Bool) {
         lock.lock()
         defer { lock.unlock() }
         return (cancelRequested, forceRequested)
     }
 
-    private enum Phase { case running, terminating(killAt: ContinuousClock.Instant), killed(at: ContinuousClock.Instant) }
-
     private func superviseBlocking() -> Termination {
-        let clock = ContinuousClock()
-        let deadline = options.timeout.map { clock.now + $0 }
-        let pidfd = mlops_pidfd_open(pid)
-        var phase = Phase.running
-        var status: Int32?
-        var timedOut = false
-        var cancelled = false
-        var leftovers = false
-        var outOpen = true, errOpen = true
-        var splitters = [LineSplitter(), LineSplitter()]
-        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var supervision = Supervision(self)
+        while supervision.step() {}
+        return finish(supervision)
+    }
 
-        func signalGroup(_ sig: Int32) { _ = kill(-pid, sig) }
-        func groupExists() -> Bool { kill(-pid, 0) == 0 || errno == EPERM }
-        func beginTermination() {
-            guard case .running = phase else { return }
-            signalGroup(SIGTERM)
-            phase = .terminating(killAt: clock.now + options.killGrace)
-        }
-        func drain(_ fd: Int32, _ index: Int) -> Bool {
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n > 0 {
-                    let logFD = index == 0 ? options.stdoutLog : options.stderrLog
-                    var slice = Array(buffer[0..<n])
-                    Console.writeAll(logFD, &slice)
-                    if let onLine = options.onLine {
-                        let stream: Console.Stream = index == 0 ? .stdout : .stderr
-                        splitters[index].feed(buffer[0..<n]) { onLine(stream, $0) }
-                    }
-                    continue
-                }
-                if n == 0 { return false }
-                if errno == EINTR { continue }
-                return errno == EAGAIN || errno == EWOULDBLOCK
-            }
-        }
-
-        supervise: while true {
-            if status != nil && !outOpen && !errOpen {
-                if groupExists() {
-                    // Output closed but members remain (they redirected it): stop them too.
-                    leftovers = true
-                    if case .running = phase { beginTermination() }
-                } else {
-                    break supervise
-                }
-            }
-            let now = clock.now
-            var wakeAt: ContinuousClock.Instant?
-            switch phase {
-            case .running: if status == nil, let deadline { wakeAt = deadline }
-            case let .terminating(killAt): wakeAt = killAt
-            // After KILL: block until the command exits (the pidfd wakes us), then give leftovers 2 s.
-            case let .killed(at): wakeAt = status == nil ? nil : at + .seconds(2)
-            }
-            if status != nil, !outOpen, !errOpen { wakeAt = min(wakeAt ?? now + .milliseconds(20), now + .milliseconds(20)) }
-            // Without a pidfd (kernels before 5.3) nothing wakes us when the command exits: look every 10 ms.
-            if status == nil, pidfd < 0 { wakeAt = min(wakeAt ?? now + .milliseconds(10), now + .milliseconds(10)) }
-            var timeoutMs: Int32 = -1
-            if let wakeAt {
-                let remaining = wakeAt - now
-                timeoutMs = max(0, Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1))
-            }
-            var fds = [
-                pollfd(fd: outOpen ? outRead : -1, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: errOpen ? errRead : -1, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: status == nil ? pidfd : -1, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
-            ]
-            let ready = poll(&fds, nfds_t(fds.count), timeoutMs)
-            if ready < 0 && errno != EINTR { break supervise }
-            if outOpen, fds[0].revents != 0, !drain(outRead, 0) { outOpen = false }
-            if errOpen, fds[1].revents != 0, !drain(errRead, 1) { errOpen = false }
-            if fds[3].revents != 0 {
-                var sink = [UInt8](repeating: 0, count: 64)
-                _ = read(wakeRead, &sink, sink.count)
-                let request = requests()
-                if request.cancel { cancelled = true; beginTermination() }
-                if request.force { signalGroup(SIGKILL); phase = .killed(at: clock.now) }
-            }
-            if status == nil, pidfd < 0 || fds[2].revents != 0 {
-                var raw: Int32 = 0
-                let r = mlops_waitpid(pid, &raw, 0)
-                if r == pid {
-                    status = raw
-                    if groupExists() { leftovers = true; beginTermination() }
-                }
-            }
-            let later = clock.now
-            switch phase {
-            case .running:
-                if status == nil, let deadline, later >= deadline { timedOut = true; beginTermination() }
-            case let .terminating(killAt):
-                if later >= killAt { signalGroup(SIGKILL); phase = .killed(at: later) }
-            case let .killed(at):
-                // After KILL, stop waiting for a stuck (uninterruptible) process and its output.
-                if status != nil, later >= at + .seconds(2) { break supervise }
-            }
-        }
+    /// Reaps the command if it is still unreaped, flushes partial lines, closes the descriptors and
+    /// says how it ended.
+    private func finish(_ supervision: Supervision) -> Termination {
+        var status = supervision.status
         if status == nil {
             var raw: Int32 = 0
             if mlops_waitpid(pid, &raw, 1) == pid { status = raw }
         }
-        for (index, splitter) in splitters.enumerated() {
+        for (index, splitter) in supervision.splitters.enumerated() {
             if let rest = splitter.remainder, let onLine = options.onLine { onLine(index == 0 ? .stdout : .stderr, rest) }
         }
         lock.lock()
@@ -240,11 +147,11 @@ public final class ChildProcess: @unchecked Sendable {
         Self.liveLock.lock()
         Self.live[pid] = nil
         Self.liveLock.unlock()
-        if pidfd >= 0 { close(pidfd) }
+        if supervision.pidfd >= 0 { close(supervision.pidfd) }
         let raw = status ?? 0
         return Termination(exitCode: mlops_wifexited(raw) != 0 ? mlops_wexitstatus(raw) : nil,
                            signal: mlops_wifsignaled(raw) != 0 ? mlops_wtermsig(raw) : nil,
-                           timedOut: timedOut, cancelled: cancelled, leftoversStopped: leftovers)
+                           timedOut: supervision.timedOut, cancelled: supervision.cancelled, leftoversStopped: supervision.leftovers)
     }
 }
 

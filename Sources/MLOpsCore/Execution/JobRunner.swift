@@ -47,6 +47,40 @@ public final class JobRunner: Sendable {
             throw RunRequestError("no job '\(request.job)' in \(spec.path)"
                 + (Suggestion.hint(for: request.job, in: names).map { "; \($0)" } ?? "; jobs: \(names.joined(separator: ", "))"))
         }
+        let (params, rerunOf, reusable) = try resolveParams(request, job: job)
+        try OrphanReaper.reap(store)
+        let parent = try start(request, job: job, params: params, rerunOf: rerunOf)
+        let maxParallel = max(1, request.maxParallel ?? job.maxParallel ?? ProcessInfo.processInfo.activeProcessorCount)
+        report(.jobStarted(runID: parent.id, job: job.name, stages: job.stages.count, maxParallel: maxParallel))
+        let heartbeat = Task { [store] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: JobLease.heartbeatInterval)
+                if Task.isCancelled { break }
+                try? JobLease.heartbeat(store, job: job.name, runID: parent.id)
+            }
+        }
+        defer { heartbeat.cancel() }
+
+        let states = await schedule(job: job, parent: parent, params: params, reusable: reusable,
+                                    maxParallel: maxParallel, echo: request.echo)
+        let cancelled = Task.isCancelled
+        let results = job.stages.compactMap { stage -> JobRunResult.StageResult? in
+            guard case let .done(done)? = states[stage.name] else { return nil }
+            return .init(name: done.name, outcome: done.outcome, message: done.message, runID: done.runID, attempts: done.attempts)
+        }
+        let failures = results.filter { $0.outcome == .failed || $0.outcome == .timedOut }
+        let outcome: RunOutcome = cancelled ? .killed : failures.isEmpty ? .succeeded : .failed
+        let message: String? = cancelled ? "stopped by request"
+            : failures.isEmpty ? nil
+            : failures.map { "\($0.name): \($0.message ?? $0.outcome.rawValue)" }.joined(separator: "; ")
+        let finished = try recordEnd(parent.id, job: job, outcome: outcome, message: message, failures: failures)
+        report(.jobFinished(run: finished))
+        return JobRunResult(run: finished, stages: results)
+    }
+
+    /// The run's params (the job's defaults, a rerun's own, then the request's) and, for a rerun,
+    /// the run it repeats and the stages it may reuse.
+    func resolveParams(_ request: RunRequest, job: JobSpec) throws -> ([String: SpecValue], RunRecord?, [String: RunRecord]) {
         var params = job.paramValues
         var reusable: [String: RunRecord] = [:]
         var rerunOf: RunRecord?
@@ -64,8 +98,12 @@ public final class JobRunner: Sendable {
             }
             params[name] = value
         }
+        return (params, rerunOf, reusable)
+    }
 
-        try OrphanReaper.reap(store)
+    /// Records the job's run (who runs it, where, from which spec and commit) with its lease; a
+    /// dead holder's lease is taken over and its attempts stopped.
+    func start(_ request: RunRequest, job: JobSpec, params: [String: SpecValue], rerunOf: RunRecord?) throws -> RunRecord {
         let runID = request.runID ?? RunRecord.newID()
         let identity = ProcessIdentity.current()
         let started = store.nowMillis()
@@ -86,40 +124,12 @@ public final class JobRunner: Sendable {
         if let commit = parent.gitCommit { tags["mlflow.source.git.commit"] = commit }
         if let rerunOf { tags["mlops.rerun_of"] = rerunOf.id }
         tags.merge(request.tags) { a, _ in a }
-        let replaced: JobLease.Holder?
-        (replaced, parent) = try recordStart(parent, job: job, identity: identity,
-                                             params: params.mapValues(\.description), tags: tags)
+        let (replaced, recorded) = try recordStart(parent, job: job, identity: identity, params: params.mapValues(\.description), tags: tags)
         if let replaced {
             try? OrphanReaper.stopOrphanedAttempts(store, of: replaced.runID)
             report(.leaseTakenOver(from: replaced))
         }
-
-        let maxParallel = max(1, request.maxParallel ?? job.maxParallel ?? ProcessInfo.processInfo.activeProcessorCount)
-        report(.jobStarted(runID: runID, job: job.name, stages: job.stages.count, maxParallel: maxParallel))
-        let heartbeat = Task { [store] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: JobLease.heartbeatInterval)
-                if Task.isCancelled { break }
-                try? JobLease.heartbeat(store, job: job.name, runID: runID)
-            }
-        }
-        defer { heartbeat.cancel() }
-
-        let states = await schedule(job: job, parent: parent, params: params, reusable: reusable,
-                                    maxParallel: maxParallel, echo: request.echo)
-        let cancelled = Task.isCancelled
-        let results = job.stages.compactMap { stage -> JobRunResult.StageResult? in
-            guard case let .done(done)? = states[stage.name] else { return nil }
-            return .init(name: done.name, outcome: done.outcome, message: done.message, runID: done.runID, attempts: done.attempts)
-        }
-        let failures = results.filter { $0.outcome == .failed || $0.outcome == .timedOut }
-        let outcome: RunOutcome = cancelled ? .killed : failures.isEmpty ? .succeeded : .failed
-        let message: String? = cancelled ? "stopped by request"
-            : failures.isEmpty ? nil
-            : failures.map { "\($0.name): \($0.message ?? $0.outcome.rawValue)" }.joined(separator: "; ")
-        let finished = try recordEnd(runID, job: job, outcome: outcome, message: message, failures: failures)
-        report(.jobFinished(run: finished))
-        return JobRunResult(run: finished, stages: results)
+        return recorded
     }
 
     /// Starting is one transaction: the lease (refused while a live run holds it), the experiment and
