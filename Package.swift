@@ -30,12 +30,16 @@ let package = Package(
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // Pure math: datasets, features, learners, metrics, synthetic cohorts. Foundation only.
         .target(name: "MLOpsLearn"),
+        // How values are written out: the one JSON writer and reader, and the escapers for the
+        // terminal, logfmt, XML/SVG/HTML and spreadsheets. Foundation only; every layer uses it.
+        .target(name: "MLOpsText"),
         // The storage layer: the only code that holds SQL or imports a database library. One owner
         // per table; the layers above see typed values, never GRDB's types.
         .target(
             name: "MLOpsStore",
             dependencies: [
                 "MLOpsLearn",
+                "MLOpsText",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -75,8 +79,8 @@ let package = Package(
         ),
         .testTarget(name: "MLOpsLearnTests", dependencies: ["MLOpsLearn"]),
         .testTarget(name: "MLOpsStoreTests", dependencies: ["MLOpsStore"]),
+        .testTarget(name: "MLOpsTextTests", dependencies: ["MLOpsText"]),
         .testTarget(name: "MLOpsCoreTests", dependencies: ["MLOpsCore"]),
-        .testTarget(name: "MLOpsServerTests", dependencies: ["MLOpsServer"]),
         .testTarget(name: "EndToEndTests", dependencies: ["mlops", "MLOpsCore"]),
     ],
     swiftLanguageModes: [.v6]

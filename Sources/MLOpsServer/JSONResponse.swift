@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import MLOpsText
 
 /// JSON in and out of handlers, and errors as JSON a client can act on.
 enum JSONResponse {

@@ -77,9 +77,7 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 
 /// `--json` output: pretty, sorted keys, so it diffs well.
 func printJSON(_ object: Any) {
-    if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
-        Console.shared.write(String(decoding: data, as: UTF8.self) + "\n")
-    }
+    Console.shared.write(JSONWriter.text(object, pretty: true) + "\n")
 }
 
 /// The bytes of a command's file argument, `-` meaning standard input.

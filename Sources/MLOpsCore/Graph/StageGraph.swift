@@ -82,11 +82,10 @@ public struct StageGraph: Sendable {
 
     /// Graphviz source, edges in the direction data flows.
     public func dot(jobName: String, labels: [String: String] = [:]) -> String {
-        func quote(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        let quote = TextEscaping.quoted
         var lines = ["digraph \(quote(jobName)) {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
         for name in names {
-            let label = labels[name].map { "\\n" + $0.replacingOccurrences(of: "\"", with: "\\\"") } ?? ""
-            lines.append("  \(quote(name)) [label=\"\(name.replacingOccurrences(of: "\"", with: "\\\""))\(label)\"];")
+            lines.append("  \(quote(name)) [label=\(quote(name + (labels[name].map { "\n" + $0 } ?? "")))];")
         }
         for name in names {
             for need in needs[name] ?? [] { lines.append("  \(quote(need)) -> \(quote(name));") }

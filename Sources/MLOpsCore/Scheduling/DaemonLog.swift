@@ -26,7 +26,7 @@ public struct DaemonLog: Sendable {
 
     static func quoted(_ value: String) -> String {
         let plain = !value.isEmpty && value.allSatisfy { !$0.isWhitespace && $0 != "\"" && $0 != "=" }
-        return plain ? value : "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        return plain ? value : TextEscaping.quoted(value)
     }
 
     static func timestamp(_ millis: Int64) -> String {

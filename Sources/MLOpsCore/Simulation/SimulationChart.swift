@@ -59,7 +59,5 @@ public enum SimulationChart {
         return svg
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-    }
+    static func escape(_ text: String) -> String { TextEscaping.xml(text) }
 }

@@ -35,8 +35,7 @@ public enum SpecValue: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var jsonText: String {
-        guard let data = try? JSONSerialization.data(withJSONObject: jsonObject, options: [.sortedKeys, .fragmentsAllowed]) else { return "" }
-        return String(decoding: data, as: UTF8.self)
+        JSONWriter.text(jsonObject)
     }
 
     public var string: String? { if case let .string(s) = self { s } else { nil } }

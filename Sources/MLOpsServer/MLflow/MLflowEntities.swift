@@ -51,8 +51,8 @@ enum MLflowEntities {
     static func offset(fromPageToken token: String?) throws -> Int {
         guard let token, !token.isEmpty else { return 0 }
         guard let data = Data(base64Encoded: token),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let offset = (object["offset"] as? NSNumber)?.intValue, offset >= 0 else {
+              let object = try? JSONBody.parse(String(decoding: data, as: UTF8.self)) as? [String: Any],
+              let number = object["offset"] as? Double, number >= 0, number < 1e15, let offset = Int(exactly: number) else {
             throw MLflowError(.invalidParameterValue, "Invalid page token, could not base64-decode")
         }
         return offset

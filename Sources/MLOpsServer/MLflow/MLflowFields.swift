@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import MLOpsText
 
 /// A request's fields, from the query string (GET, repeated keys for lists) or the JSON body
 /// (POST, PATCH, DELETE), read with MLflow's rules: unknown fields are ignored, int64 fields may

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MLOpsText
 
 /// The notification outbox: an event is written in the same transaction as the change it
 /// announces, so it is neither lost (the change committed) nor invented (the change rolled back),
@@ -14,8 +15,7 @@ public enum Outbox {
         payload["summary"] = summary
         payload["job"] = job
         payload["model"] = model
-        let text = (try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys, .withoutEscapingSlashes]))
-            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let text = JSONWriter.text(payload)
         try tx.db.execute(sql: """
             INSERT INTO notifications (time, event, job, model, summary, payload, next_attempt_time) VALUES (?, ?, ?, ?, ?, ?, ?)
             """, arguments: [now, event.rawValue, job, model, summary, text, now])

@@ -67,13 +67,9 @@ enum StageFiles {
     }
 
     static func report(metrics: [String: Double], params: [String: String] = [:], in context: StageContext) throws {
-        let options: JSONSerialization.WritingOptions = [.prettyPrinted, .sortedKeys]
-        if !metrics.isEmpty {
-            // JSON has no NaN: a value that is not a number travels as null and is recorded as NaN.
-            try write(JSONSerialization.data(withJSONObject: metrics.mapValues { $0.isFinite ? $0 as Any : NSNull() as Any }, options: options),
-                      to: "metrics.json", in: context)
-        }
-        if !params.isEmpty { try write(JSONSerialization.data(withJSONObject: params, options: options), to: "params.json", in: context) }
+        // JSON has no NaN: a value that is not a number travels as null and is recorded as NaN.
+        if !metrics.isEmpty { try write(Data(JSONWriter.text(metrics, pretty: true).utf8), to: "metrics.json", in: context) }
+        if !params.isEmpty { try write(Data(JSONWriter.text(params, pretty: true).utf8), to: "params.json", in: context) }
     }
 
     /// Runs a stage body, turning its failures into a failed termination with the message.

@@ -26,8 +26,8 @@ struct ModelsShowCommand: AsyncParsableCommand {
             let metrics = try metricsRun.map { try tracker.latestMetrics(of: $0.id) } ?? []
             let params = try source.map { try tracker.params(of: $0.id) } ?? [:]
             var schema: [String] = []
-            if let data = FileManager.default.contents(atPath: "\(version.storageLocation)/model.json"),
-               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            if let text = try? String(contentsOfFile: "\(version.storageLocation)/model.json", encoding: .utf8),
+               let object = try? JSONBody.parse(text) as? [String: Any] {
                 schema = object["featureNames"] as? [String] ?? []
             }
             let history = try registry.aliasHistory(version.name)

@@ -4,16 +4,16 @@ import Foundation
 /// `Double`, `Bool`, `NSNull`). Foundation's JSONSerialization was the largest single cost of a
 /// predict request (9% of the server's CPU under load, `bench/run-serve`): it builds Objective-C
 /// style containers that are then bridged. Errors give the byte offset.
-enum JSONBody {
-    struct SyntaxError: Error, CustomStringConvertible {
-        var offset: Int
-        var message: String
-        var description: String { "\(message) at byte \(offset)" }
+public enum JSONBody {
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public var offset: Int
+        public var message: String
+        public var description: String { "\(message) at byte \(offset)" }
     }
 
-    static let maxDepth = 64
+    public static let maxDepth = 64
 
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(SyntaxError) -> Any {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(SyntaxError) -> Any {
         var reader = Reader(bytes: bytes)
         reader.skipSpace()
         let value = try reader.value(depth: 0)
@@ -23,7 +23,7 @@ enum JSONBody {
     }
 
     /// JSON kept as text (a stored body): parsed in place.
-    static func parse(_ text: String) throws(SyntaxError) -> Any {
+    public static func parse(_ text: String) throws(SyntaxError) -> Any {
         var text = text
         let result: Result<Any, SyntaxError> = text.withUTF8 { bytes in
             do throws(SyntaxError) { return .success(try parse(UnsafeRawBufferPointer(bytes))) } catch { return .failure(error) }

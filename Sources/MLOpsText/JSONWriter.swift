@@ -4,8 +4,8 @@ import Foundation
 /// JSON bytes, keys sorted so that answers are stable. Foundation's JSONSerialization bridged
 /// every container to NSDictionary and NSArray and sorted keys with a locale-aware NSString
 /// comparison: 80% of the server's time answering a search of 1,000 runs (`bench/run-mlflow`).
-enum JSONWriter {
-    static func bytes(_ value: Any) -> [UInt8] {
+public enum JSONWriter {
+    public static func bytes(_ value: Any) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(1024)
         append(value, to: &out)
@@ -15,7 +15,7 @@ enum JSONWriter {
     /// Dispatched on the value's exact type, then on conformance: a cast such as
     /// `as? [String: Any]` converts a `[String: String]` element by element, and a cast to a class
     /// (NSNull, NSNumber) bridges a Swift container to Foundation to answer it.
-    static func append(_ value: Any, to out: inout [UInt8]) {
+    public static func append(_ value: Any, to out: inout [UInt8]) {
         let type = type(of: value)
         if type == String.self { append(string: value as! String, to: &out) }
         else if type == Int64.self { out.append(contentsOf: String(value as! Int64).utf8) }
@@ -45,12 +45,12 @@ enum JSONWriter {
     }
 
     @inline(__always)
-    static func append(object: [String: some Any], to out: inout [UInt8]) {
+    public static func append(object: [String: some Any], to out: inout [UInt8]) {
         append(members: object.map { ($0.key, $0.value as Any) }, to: &out)
     }
 
     /// An object's members, written in key order.
-    static func append(members: [(String, Any)], to out: inout [UInt8]) {
+    public static func append(members: [(String, Any)], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         for (i, member) in members.sorted(by: { $0.0 < $1.0 }).enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -62,7 +62,7 @@ enum JSONWriter {
     }
 
     @inline(__always)
-    static func append(array: [some Any], to out: inout [UInt8]) {
+    public static func append(array: [some Any], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         var first = true
         for element in array {
@@ -74,7 +74,7 @@ enum JSONWriter {
     }
 
     /// Whole numbers without a fraction (as int64 fields are read); JSON has no NaN or infinity.
-    static func append(double: Double, to out: inout [UInt8]) {
+    public static func append(double: Double, to out: inout [UInt8]) {
         guard double.isFinite else { out.append(contentsOf: "null".utf8); return }
         if double == double.rounded(), abs(double) < 1e15 {
             out.append(contentsOf: String(Int64(double)).utf8)
@@ -83,7 +83,7 @@ enum JSONWriter {
         }
     }
 
-    static func append(string: String, to out: inout [UInt8]) {
+    public static func append(string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings (ids, keys, names) need no escape: copied whole.
         if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
@@ -111,14 +111,67 @@ enum JSONWriter {
 }
 
 /// Arrays and string-keyed dictionaries of any element type, found by one conformance check.
-protocol JSONContainer {
+public protocol JSONContainer {
     func appendJSON(to out: inout [UInt8])
 }
 
 extension Array: JSONContainer {
-    func appendJSON(to out: inout [UInt8]) { JSONWriter.append(array: self, to: &out) }
+    public func appendJSON(to out: inout [UInt8]) { JSONWriter.append(array: self, to: &out) }
 }
 
 extension Dictionary: JSONContainer where Key == String {
-    func appendJSON(to out: inout [UInt8]) { JSONWriter.append(object: self, to: &out) }
+    public func appendJSON(to out: inout [UInt8]) { JSONWriter.append(object: self, to: &out) }
+}
+
+extension JSONWriter {
+    /// `value` as JSON text: compact, or indented by two spaces per level for a person to read
+    /// (`--json`, a stage's metrics.json). Keys are sorted either way, so output diffs well.
+    public static func text(_ value: Any, pretty: Bool = false) -> String {
+        let compact = bytes(value)
+        return String(decoding: pretty ? indented(compact) : compact, as: UTF8.self)
+    }
+
+    /// Compact JSON re-laid out one member or element a line; an empty container stays `{}`/`[]`.
+    static func indented(_ json: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(json.count * 2)
+        var depth = 0, inString = false, escaped = false
+        func newline() {
+            out.append(0x0A)
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
+        }
+        for (i, byte) in json.enumerated() {
+            if inString {
+                out.append(byte)
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = true
+                out.append(byte)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                out.append(byte)
+                let closing = byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                if i + 1 < json.count, json[i + 1] == closing { continue }
+                depth += 1
+                newline()
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                // Right after its opener (compact JSON has no spaces), the container is empty.
+                if json[i - 1] != UInt8(ascii: "{"), json[i - 1] != UInt8(ascii: "[") {
+                    depth -= 1
+                    newline()
+                }
+                out.append(byte)
+            case UInt8(ascii: ","):
+                out.append(byte)
+                newline()
+            case UInt8(ascii: ":"):
+                out.append(contentsOf: [byte, UInt8(ascii: " ")])
+            default:
+                out.append(byte)
+            }
+        }
+        return out
+    }
 }

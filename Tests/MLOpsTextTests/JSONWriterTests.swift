@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import MLOpsServer
+@testable import MLOpsText
 
 @Suite("Response bodies: Swift values written as JSON, keys sorted, read back as written")
 struct JSONWriterTests {

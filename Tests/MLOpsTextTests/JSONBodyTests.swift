@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import MLOpsServer
+@testable import MLOpsText
 
 @Suite("Request bodies: JSON read into Swift values, errors with their offset")
 struct JSONBodyTests {
