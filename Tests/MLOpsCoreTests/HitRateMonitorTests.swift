@@ -123,7 +123,7 @@ struct RetrainPolicyTests {
 
         let tracker = Tracker(store: store)
         let experiment = try tracker.experimentID(named: "weekly")
-        func jobRun(_ start: Int64, status: RunStatus, trigger: String) throws -> String {
+        func jobRun(_ start: Int64, status: RunStatus, trigger: RunTrigger) throws -> String {
             var run = RunRecord(experimentID: experiment, name: "weekly", status: status, startTime: start, kind: .job)
             run.job = "weekly"
             run.trigger = trigger
@@ -131,7 +131,7 @@ struct RetrainPolicyTests {
             return run.id
         }
         // A run of the job is going.
-        let going = try jobRun(now - 1000, status: .running, trigger: "schedule")
+        let going = try jobRun(now - 1000, status: .running, trigger: .schedule)
         #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).reason == "a run of weekly is already going")
         try store.database.write { try $0.execute(sql: "UPDATE runs SET status = 'FINISHED' WHERE run_uuid = ?", arguments: [going]) }
         // A rollout of the model is in flight.
@@ -141,10 +141,10 @@ struct RetrainPolicyTests {
         #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).reason.contains("rollout of m v2 is in flight"))
         try store.database.write { try $0.execute(sql: "UPDATE rollouts SET state = 'promoted'") }
         // The last retrain was three days ago: cooling down.
-        _ = try jobRun(now - 3 * Self.day, status: .finished, trigger: "monitor")
+        _ = try jobRun(now - 3 * Self.day, status: .finished, trigger: .monitor)
         #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).reason.contains("less than 7d ago"))
         // Two retrains in 30 days reach the cap even after the cooldown.
-        _ = try jobRun(now - 20 * Self.day, status: .finished, trigger: "monitor")
+        _ = try jobRun(now - 20 * Self.day, status: .finished, trigger: .monitor)
         #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now + 5 * Self.day).reason.contains("max_retrains is 2"))
         #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now + 25 * Self.day).start)
     }

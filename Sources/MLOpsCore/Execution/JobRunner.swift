@@ -119,7 +119,7 @@ public final class JobRunner: Sendable {
         parent.gitCommit = workspace.gitCommit()
         parent.userID = ProcessInfo.processInfo.environment["USER"]
         parent.artifactURI = workspace.runDirectory(experiment: job.name, runID: runID) + "/artifacts"
-        var tags = ["mlops.job": job.name, "mlops.trigger": request.trigger, "mlops.spec_sha256": spec.sha256,
+        var tags = ["mlops.job": job.name, "mlops.trigger": request.trigger.rawValue, "mlops.spec_sha256": spec.sha256,
                     "mlflow.runName": job.name, "mlflow.user": parent.userID ?? ""]
         if let commit = parent.gitCommit { tags["mlflow.source.git.commit"] = commit }
         if let rerunOf { tags["mlops.rerun_of"] = rerunOf.id }
@@ -219,7 +219,7 @@ public final class JobRunner: Sendable {
                         }
                         // A condition that cannot be read (a store error) does not skip: the stage runs.
                         if let reason = Self.skipReason(stage.triggerRule, needs: needs)
-                            ?? stage.skipIf.flatMap({ (try? $0.reason(trigger: parent.trigger ?? "manual", store: store)) ?? nil }) {
+                            ?? stage.skipIf.flatMap({ (try? $0.reason(trigger: parent.trigger ?? .manual, store: store)) ?? nil }) {
                             states[stage.name] = .done(recordSkip(stage: stage, job: job, parent: parent, reason: reason))
                             changed = true
                             continue

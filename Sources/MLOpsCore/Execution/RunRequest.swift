@@ -2,8 +2,8 @@
 public struct RunRequest: Sendable {
     public var job: String
     public var params: [String: SpecValue]
-    /// `manual`, `schedule` or `monitor`: recorded as the tag `mlops.trigger`.
-    public var trigger: String
+    /// Recorded on the run and as the tag `mlops.trigger`.
+    public var trigger: RunTrigger
     /// Run again a previous run of the same job, with its params.
     public var rerunOf: String?
     /// With `rerunOf`: reuse the stages that succeeded, run only what failed or was skipped.
@@ -16,7 +16,7 @@ public struct RunRequest: Sendable {
     /// The id the run gets, chosen by a caller that records it before the run ends (the scheduler).
     public var runID: String?
 
-    public init(job: String, params: [String: SpecValue] = [:], trigger: String = "manual", rerunOf: String? = nil,
+    public init(job: String, params: [String: SpecValue] = [:], trigger: RunTrigger = .manual, rerunOf: String? = nil,
                 onlyFailed: Bool = false, maxParallel: Int? = nil, echo: Bool = true) {
         self.job = job
         self.params = params

@@ -18,7 +18,7 @@ extension JobRunner {
 
     func stageTags(_ stage: StageSpec, parent: RunRecord, attempt: Int) -> [String: String] {
         ["mlflow.parentRunId": parent.id, "mlflow.runName": stage.name, "mlops.job": parent.job ?? "",
-         "mlops.stage": stage.name, "mlops.attempt": String(attempt), "mlops.trigger": parent.trigger ?? ""]
+         "mlops.stage": stage.name, "mlops.attempt": String(attempt), "mlops.trigger": parent.trigger?.rawValue ?? ""]
     }
 
     func recordSkip(stage: StageSpec, job: JobSpec, parent: RunRecord, reason: String) -> Done {

@@ -24,7 +24,7 @@ public struct MonitorCycle: Sendable {
         /// What starts the retrain when the policy allows it.
         public var retrain: RunRequest? {
             guard let decision, decision.start, let job = monitor.onDropRun else { return nil }
-            var request = RunRequest(job: job, params: monitor.onDropParams, trigger: "monitor", echo: false)
+            var request = RunRequest(job: job, params: monitor.onDropParams, trigger: .monitor, echo: false)
             request.tags = ["mlops.trigger_reason": decision.reason, "mlops.monitor": monitor.name]
             if let runID { request.tags["mlops.monitor_run"] = runID }
             request.runID = RunRecord.newID()
@@ -33,7 +33,7 @@ public struct MonitorCycle: Sendable {
     }
 
     /// Evaluates the monitors due at `now` (all of them with `force`), or only `names`.
-    public func run(now: Int64, force: Bool = false, only names: Set<String>? = nil, trigger: String = "schedule") throws -> [Result] {
+    public func run(now: Int64, force: Bool = false, only names: Set<String>? = nil, trigger: RunTrigger = .schedule) throws -> [Result] {
         let last = try store.read { tx in
             Dictionary(try MonitorRecords.all(tx).map { ($0.monitor, ($0.updatedTime, $0.lastEvaluationJSON)) }, uniquingKeysWith: { a, _ in a })
         }
@@ -55,7 +55,7 @@ public struct MonitorCycle: Sendable {
     }
 
     /// The evaluation as a finished monitor run: its figures as metrics, its verdict and reason as tags.
-    func record(_ evaluation: HitRateMonitor.Evaluation, monitor: MonitorSpec, trigger: String, now: Int64) throws -> String {
+    func record(_ evaluation: HitRateMonitor.Evaluation, monitor: MonitorSpec, trigger: RunTrigger, now: Int64) throws -> String {
         let tracker = Tracker(store: store)
         let experiment = try tracker.experimentID(named: "monitor:\(monitor.name)")
         var run = RunRecord(experimentID: experiment, name: monitor.name, status: .finished, startTime: now, kind: .monitor)

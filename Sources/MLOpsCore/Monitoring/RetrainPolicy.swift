@@ -23,11 +23,11 @@ public enum RetrainPolicy {
             if let rollout = try RolloutRecords.inFlight(tx, monitor.model) {
                 return Decision(start: false, reason: "a rollout of \(monitor.model) v\(rollout.candidateVersion) is in flight")
             }
-            if let last = try Tracker.lastStart(tx, job: job, trigger: "monitor"), now - last < monitor.cooldown.milliseconds {
+            if let last = try Tracker.lastStart(tx, job: job, trigger: .monitor), now - last < monitor.cooldown.milliseconds {
                 return Decision(start: false, reason: "the last retrain of \(job) started less than \(monitor.cooldown) ago")
             }
             if let cap = monitor.maxRetrains {
-                let recent = try Tracker.starts(tx, job: job, trigger: "monitor", since: now - cap.period.milliseconds)
+                let recent = try Tracker.starts(tx, job: job, trigger: .monitor, since: now - cap.period.milliseconds)
                 if recent >= cap.count {
                     return Decision(start: false, reason: "\(recent) retrains of \(job) in the last \(cap.period), max_retrains is \(cap.count)")
                 }

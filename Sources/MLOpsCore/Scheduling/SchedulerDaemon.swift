@@ -158,7 +158,7 @@ public actor SchedulerDaemon {
 
     /// The run a fire starts, with the id its fire row records.
     func fireRequest(_ job: JobSpec, time: Int64) -> RunRequest {
-        var request = RunRequest(job: job.name, params: paramsForFire(job, Self.date(time)), trigger: "schedule", echo: false)
+        var request = RunRequest(job: job.name, params: paramsForFire(job, Self.date(time)), trigger: .schedule, echo: false)
         request.runID = RunRecord.newID()
         request.tags["mlops.fire_time"] = DaemonLog.timestamp(time)
         return request
@@ -204,7 +204,7 @@ public actor SchedulerDaemon {
         request.runID = runID
         let runner = JobRunner(workspace: workspace, spec: spec, store: store)
         let log = self.log
-        log("run_started", ["job": request.job, "run": String(runID.prefix(8)), "trigger": request.trigger, "why": why])
+        log("run_started", ["job": request.job, "run": String(runID.prefix(8)), "trigger": request.trigger.rawValue, "why": why])
         let task = Task {
             do {
                 let result = try await runner.run(request)

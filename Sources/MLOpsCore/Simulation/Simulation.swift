@@ -114,7 +114,7 @@ public final class Simulation: Sendable {
     /// A manual run of the job for `week`, standing for that week's fire when there is one.
     func runByHand(_ job: JobSpec, week: Int, why: String, fire: Int64?) async throws -> JobRunResult {
         var request = RunRequest(job: job.name, params: job.paramValues["week"] != nil ? ["week": .int(firstWeek + week)] : [:],
-                                 trigger: "manual", echo: false)
+                                 trigger: .manual, echo: false)
         request.runID = RunRecord.newID()
         request.tags["mlops.simulation"] = why
         if let fire {

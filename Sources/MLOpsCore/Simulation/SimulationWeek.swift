@@ -28,7 +28,7 @@ extension Simulation {
             let champion = try model.flatMap { try RegistryRecords.version(tx, $0, alias: .champion) }
             let inFlight = try model.flatMap { try RolloutStore.inFlight(tx, $0) }
             var events: [String] = []
-            let retrains = try Tracker.jobStarts(tx, trigger: "monitor", after: from, upTo: to)
+            let retrains = try Tracker.jobStarts(tx, trigger: .monitor, after: from, upTo: to)
             events += Array(repeating: "retrain", count: retrains)
             for row in try RolloutRecords.events(tx, after: from, upTo: to) {
                 let version = row.candidate

@@ -55,13 +55,13 @@ public enum TriggerRule: String, Sendable, CaseIterable {
 /// training on a scheduled run while the model has a champion; a manual run, a monitor's retrain
 /// or a fresh workspace trains.
 public struct SkipCondition: Sendable, Hashable {
-    /// The run's trigger is one of these (`manual`, `schedule`, `monitor`).
-    public var triggers: [String]?
+    /// The run's trigger is one of these.
+    public var triggers: [RunTrigger]?
     /// This alias exists, as `model@alias`.
     public var aliasExists: String?
 
     /// Why the stage is skipped, or nil when it runs.
-    func reason(trigger: String, store: Store) throws -> String? {
+    func reason(trigger: RunTrigger, store: Store) throws -> String? {
         var why: [String] = []
         if let triggers {
             guard triggers.contains(trigger) else { return nil }

@@ -307,10 +307,11 @@ public enum SpecParser {
         for (key, _, value) in items {
             if key == "trigger" {
                 let list = reader.stringList(value, "\(path).trigger")?.map(\.0) ?? []
-                for t in list where !["manual", "schedule", "monitor"].contains(t) {
-                    reader.error(value, "\(path).trigger", "unknown trigger '\(t)'", hint: "triggers are manual, schedule and monitor")
+                for t in list where RunTrigger(rawValue: t) == nil {
+                    reader.error(value, "\(path).trigger", "unknown trigger '\(t)'",
+                                 hint: Suggestion.hint(for: t, in: RunTrigger.names) ?? "triggers are \(RunTrigger.names.joined(separator: ", "))")
                 }
-                condition.triggers = list
+                condition.triggers = list.compactMap(RunTrigger.init(rawValue:))
             } else if let text = reader.string(value, "\(path).alias_exists") {
                 if text.split(separator: "@").count != 2 { reader.error(value, "\(path).alias_exists", "'\(text)' is not MODEL@ALIAS") }
                 condition.aliasExists = text

@@ -8,20 +8,20 @@ extension Tracker {
     }
 
     /// When the newest run of `job` started by `trigger` began.
-    public static func lastStart(_ tx: StoreTransaction, job: String, trigger: String) throws -> Int64? {
-        try Int64.fetchOne(tx.db, sql: "SELECT MAX(start_time) FROM runs WHERE kind = 'job' AND job = ? AND trigger = ?", arguments: [job, trigger])
+    public static func lastStart(_ tx: StoreTransaction, job: String, trigger: RunTrigger) throws -> Int64? {
+        try Int64.fetchOne(tx.db, sql: "SELECT MAX(start_time) FROM runs WHERE kind = 'job' AND job = ? AND trigger = ?", arguments: [job, trigger.rawValue])
     }
 
     /// How many runs of `job` started by `trigger` began at or after `since`.
-    public static func starts(_ tx: StoreTransaction, job: String, trigger: String, since: Int64) throws -> Int {
+    public static func starts(_ tx: StoreTransaction, job: String, trigger: RunTrigger, since: Int64) throws -> Int {
         try Int.fetchOne(tx.db, sql: "SELECT COUNT(*) FROM runs WHERE kind = 'job' AND job = ? AND trigger = ? AND start_time >= ?",
-                         arguments: [job, trigger, since]) ?? 0
+                         arguments: [job, trigger.rawValue, since]) ?? 0
     }
 
     /// How many job runs `trigger` started in (`from`, `to`], whatever their job.
-    public static func jobStarts(_ tx: StoreTransaction, trigger: String, after from: Int64, upTo to: Int64) throws -> Int {
+    public static func jobStarts(_ tx: StoreTransaction, trigger: RunTrigger, after from: Int64, upTo to: Int64) throws -> Int {
         try Int.fetchOne(tx.db, sql: "SELECT COUNT(*) FROM runs WHERE kind = 'job' AND trigger = ? AND start_time > ? AND start_time <= ?",
-                         arguments: [trigger, from, to]) ?? 0
+                         arguments: [trigger.rawValue, from, to]) ?? 0
     }
 
     /// How many attempts of stages named `stage` failed among those started in (`from`, `to`].

@@ -62,7 +62,7 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, 
     public var job: String?
     public var stage: String?
     public var attempt: Int?
-    public var trigger: String?
+    public var trigger: RunTrigger?
     public var outcome: RunOutcome?
     public var exitCode: Int?
     public var message: String?
@@ -117,7 +117,7 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, 
         job = row["job"]
         stage = row["stage"]
         attempt = row["attempt"]
-        trigger = row["trigger"]
+        trigger = (row["trigger"] as String?).flatMap(RunTrigger.init(rawValue:))
         outcome = (row["outcome"] as String?).flatMap(RunOutcome.init(rawValue:))
         exitCode = row["exit_code"]
         message = row["message"]

@@ -31,7 +31,7 @@ struct MonitorCommand: AsyncParsableCommand {
             var decisions: [String: RetrainPolicy.Decision] = [:]
             if evaluate {
                 let results = try MonitorCycle(store: store, spec: spec).run(now: store.nowMillis(), force: true,
-                                                                              only: Set(monitors.map(\.name)), trigger: "manual")
+                                                                              only: Set(monitors.map(\.name)), trigger: .manual)
                 for result in results { decisions[result.monitor.name] = result.decision }
             }
             let last = try HitRateMonitor.lastEvaluations(store)

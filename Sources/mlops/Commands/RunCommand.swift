@@ -26,7 +26,7 @@ struct RunCommand: AsyncParsableCommand {
     var maxParallel: Int?
 
     @Option(help: "What started this run, recorded as tags.mlops.trigger: manual, schedule or monitor.")
-    var trigger = "manual"
+    var trigger: RunTrigger = .manual
 
     @Flag(name: .shortAndLong, help: "Do not echo the stages' output (it is still in their log files).")
     var quiet = false
@@ -36,9 +36,6 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if onlyFailed && rerun == nil { throw ValidationError("--only-failed goes with --rerun RUN_ID") }
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
-        if !["manual", "schedule", "monitor"].contains(trigger) {
-            throw ValidationError("--trigger is manual, schedule or monitor, not '\(trigger)'")
-        }
     }
 
     func run() async throws {

@@ -77,7 +77,7 @@ struct RunsListCommand: AsyncParsableCommand {
                 let shown = metrics.isEmpty ? Array(points.prefix(3)) : metrics.compactMap { key in points.first { $0.key == key } }
                 table.append([
                     .init(run.shortID), .init(run.job ?? run.name ?? "-"),
-                    .init(run.status.rawValue, color: Formatting.statusColor(run.status)), .init(run.trigger ?? "-"),
+                    .init(run.status.rawValue, color: Formatting.statusColor(run.status)), .init(run.trigger?.rawValue ?? "-"),
                     .init(Formatting.timestamp(millis: run.startTime)), .init(Formatting.duration(millis: run.durationMillis)),
                     .init(shown.map { "\($0.key)=\(Formatting.number($0.value))" }.joined(separator: " ")),
                 ])
@@ -94,7 +94,7 @@ enum RunJSON {
             "run_id": run.id, "experiment_id": String(run.experimentID), "status": run.status.rawValue, "kind": run.kind.rawValue,
         ]
         let optional: [String: Any?] = [
-            "name": run.name, "job": run.job, "stage": run.stage, "attempt": run.attempt, "trigger": run.trigger,
+            "name": run.name, "job": run.job, "stage": run.stage, "attempt": run.attempt, "trigger": run.trigger?.rawValue,
             "outcome": run.outcome?.rawValue, "start_time": run.startTime, "end_time": run.endTime,
             "duration_ms": run.durationMillis, "exit_code": run.exitCode, "message": run.message, "pid": run.pid,
             "parent_run_id": run.parentRunID, "artifact_uri": run.artifactURI, "spec_sha256": run.specSHA256,

@@ -45,7 +45,7 @@ struct RunsShowCommand: AsyncParsableCommand {
             let params = try tracker.params(of: run.id)
             let metrics = try tracker.latestMetrics(of: run.id)
             c.write("\(c.paint("run \(run.id)", .bold))  \(run.job ?? run.name ?? "")  \(c.paint(run.status.rawValue, Formatting.statusColor(run.status)))\(run.outcome.map { " (\($0.rawValue))" } ?? "")\n")
-            var facts = ["trigger \(run.trigger ?? "-")", "started \(Formatting.timestamp(millis: run.startTime))",
+            var facts = ["trigger \(run.trigger?.rawValue ?? "-")", "started \(Formatting.timestamp(millis: run.startTime))",
                          "took \(Formatting.duration(millis: run.durationMillis))"]
             if let sha = run.specSHA256 { facts.append("spec \(sha.prefix(12))") }
             if let git = run.gitCommit { facts.append("git \(git.prefix(10))") }
