@@ -1,3 +1,4 @@
+import MLOpsText
 /// MLflow's search-runs filter, e.g.
 /// `metrics.auc > 0.8 and params.l2 = '1.0' and tags.mlops.trigger = 'schedule'`:
 /// comparisons on `metrics.`, `params.`, `tags.` and `attributes.` joined by AND. Keys may be

@@ -1,4 +1,5 @@
 import GRDB
+import MLOpsText
 
 /// Finds runs by MLflow's filter and order-by grammar, compiled to one SQL query over indexed
 /// tables (latest metrics, params, tags).
