@@ -361,6 +361,33 @@ class MLflowClientTests(unittest.TestCase):
             self.client.create_logged_model("424242", name="orphan")
         self.assertEqual(caught.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
 
+    def test_a_version_in_a_rollout_is_not_deleted_or_re_aliased_through_the_client(self):
+        with open(os.path.join(self.workspace, "jobs.yaml"), "w") as f:
+            f.write("version: 1\njobs:\n  weekly:\n    params: { week: 8 }\n    stages:\n"
+                    "      ingest: { uses: synthetic-cohort, with: { customers: 400, week: '${params.week}', history_weeks: 2 } }\n"
+                    "      train: { needs: [ingest], uses: logistic-regression }\n"
+                    "      deploy: { needs: [train], uses: deploy, with: { model: guarded, strategy: canary,"
+                    " steps: [ { set_weight: 30 }, { pause: {} } ] } }\n")
+        self.mlops("run", "weekly", "-q")
+        self.mlops("run", "weekly", "--param", "week=9", "-q")
+        for call in (lambda: self.client.delete_model_version("guarded", "2"),
+                     lambda: self.client.delete_model_version("guarded", "1"),
+                     lambda: self.client.set_registered_model_alias("guarded", "champion", "2"),
+                     lambda: self.client.delete_registered_model_alias("guarded", "challenger"),
+                     lambda: self.client.delete_registered_model("guarded")):
+            with self.assertRaises(MlflowException) as caught:
+                call()
+            self.assertEqual(caught.exception.error_code, "INVALID_PARAMETER_VALUE")
+            self.assertIn("mlops abort guarded", caught.exception.message)
+        model = self.client.get_registered_model("guarded")
+        self.assertEqual(model.aliases, {"champion": "1", "challenger": "2"})
+        rollout = json.loads(self.mlops("rollouts", "show", "guarded", "--json"))
+        self.assertEqual((rollout["state"], rollout["weight"]), ("paused", 30))
+        # Once the rollout is aborted, the candidate can go.
+        self.mlops("abort", "guarded")
+        self.client.delete_model_version("guarded", "2")
+        self.assertEqual([v.version for v in self.client.search_model_versions("name = 'guarded'")], ["1"])
+
     def test_duplicate_registered_model_is_refused(self):
         self.client.create_registered_model("dup-model")
         with self.assertRaises(MlflowException) as caught:
