@@ -59,49 +59,26 @@ struct ServerHandlers: Sendable {
                 + (known.isEmpty ? " (no model has a champion yet)" : ""), field: "name")
         }
         var request = request
-        let body = try await request.jsonObject(limit: configuration.maxBodyBytes)
+        let decoded = try PredictRequest(try await request.jsonObject(limit: configuration.maxBodyBytes), maxRows: configuration.maxBatchRows)
         let now = store.nowMillis()
-        if let instances = body["instances"] {
-            guard let rows = instances as? [Any], !rows.isEmpty else { throw APIError(.badRequest, "`instances` is a non-empty list of rows", field: "instances") }
-            guard rows.count <= configuration.maxBatchRows else {
-                throw APIError(.contentTooLarge, "\(rows.count) rows; a batch holds at most \(configuration.maxBatchRows)", field: "instances")
-            }
-            var answers: [String] = []
-            answers.reserveCapacity(rows.count)
-            // Score every row before recording any, so a bad row refuses the whole batch.
-            var scored: [(entity: String?, served: ServingCatalog.Served, score: Double)] = []
-            for (i, row) in rows.enumerated() {
-                guard let object = row as? [String: Any] else { throw APIError(.badRequest, "row \(i) is not an object", field: "instances[\(i)]") }
-                scored.append(try score(object, route: route, path: "instances[\(i)]"))
-            }
-            for item in scored {
-                let id = try record(item.entity, item.served, item.score, route: route, now: now)
-                answers.append(answer(id: id, entity: item.entity, version: item.served.version, score: item.score))
-            }
+        // Score every row before recording any, so a bad row refuses the whole batch.
+        let scored = try decoded.rows.map { try score($0, route: route) }
+        var answers: [String] = []
+        answers.reserveCapacity(scored.count)
+        for item in scored {
+            let id = try record(item.entity, item.served, item.score, route: route, now: now)
+            answers.append(answer(id: id, entity: item.entity, version: item.served.version, score: item.score))
+        }
+        if decoded.isBatch {
             return JSONResponse.ok(#"{"model":\#(JSONResponse.quote(name)),"predictions":[\#(answers.joined(separator: ","))]}"#)
         }
-        let item = try score(body, route: route, path: "")
-        let id = try record(item.entity, item.served, item.score, route: route, now: now)
-        return JSONResponse.ok(#"{"model":\#(JSONResponse.quote(name)),"#
-            + answer(id: id, entity: item.entity, version: item.served.version, score: item.score).dropFirst())
+        return JSONResponse.ok(#"{"model":\#(JSONResponse.quote(name)),"# + answers[0].dropFirst())
     }
 
-    func score(_ row: [String: Any], route: ServingCatalog.Route, path: String) throws -> (entity: String?, served: ServingCatalog.Served, score: Double) {
-        let prefix = path.isEmpty ? "" : path + "."
-        let entity: String?
-        switch row["entity_id"] ?? row["key"] {
-        case nil, is NSNull: entity = nil
-        case let text as String: entity = text
-        case let number as Double where number.rounded() == number && abs(number) < 1e15: entity = String(Int64(number))
-        case let number as Double: entity = String(number)
-        default: throw APIError(.badRequest, "`entity_id` is a string or a number", field: prefix + "entity_id")
-        }
-        guard let features = row["features"] as? [String: Any] else {
-            throw APIError(.badRequest, row["features"] == nil ? "no `features` object" : "`features` must be an object", field: prefix + "features")
-        }
-        let served = route.served(for: entity)
+    func score(_ row: PredictRequest.Row, route: ServingCatalog.Route) throws -> (entity: String?, served: ServingCatalog.Served, score: Double) {
+        let served = route.served(for: row.entity)
         do {
-            return (entity, served, try served.scorer.score(features, path: prefix + "features"))
+            return (row.entity, served, try served.scorer.score(row.features, path: row.path + "features"))
         } catch {
             throw APIError(.unprocessableContent, error.message, field: error.field)
         }
@@ -121,34 +98,18 @@ struct ServerHandlers: Sendable {
 
     // MARK: Feedback
 
-    /// `{"prediction_id": 12, "label": 1}` or `{"entity_id": "c1", "model": "propensity", "label": true}`;
-    /// `observed_time` (ms) defaults to now.
+    /// An outcome for an earlier prediction (`FeedbackRequest`); `observed_time` defaults to now.
     func feedback(_ request: Request) async throws -> Response {
         var request = request
-        let body = try await request.jsonObject(limit: configuration.maxBodyBytes)
-        let label: Bool
-        switch body["label"] {
-        case let flag as Bool: label = flag
-        case let number as Double where number == 0 || number == 1: label = number == 1
-        case nil: throw APIError(.badRequest, "no `label` (true/false or 1/0)", field: "label")
-        default: throw APIError(.badRequest, "`label` is true/false or 1/0", field: "label")
-        }
-        let target: PredictionLog.OutcomeTarget
-        if let id = body["prediction_id"] as? Double, id.rounded() == id, id >= 0, id < 9e15 {
-            target = .prediction(Int64(id))
-        } else if let entity = body["entity_id"] as? String {
-            target = .entity(entity, model: body["model"] as? String)
-        } else {
-            throw APIError(.badRequest, "name the prediction: `prediction_id`, or `entity_id` (and `model`)", field: "prediction_id")
-        }
-        let observed = (body["observed_time"] as? Double).flatMap { $0.isFinite && abs($0) < 9e15 ? Int64($0) : nil } ?? store.nowMillis()
+        let feedback = try FeedbackRequest(try await request.jsonObject(limit: configuration.maxBodyBytes))
         writer.flush()
         do {
-            let id = try PredictionLog(store: store).recordOutcome(target, label: label, observedTime: observed)
+            let id = try PredictionLog(store: store).recordOutcome(feedback.target, label: feedback.label,
+                                                                   observedTime: feedback.observedTime ?? store.nowMillis())
             metrics.feedback().increment()
-            return JSONResponse.ok(#"{"prediction_id":\#(id),"label":\#(label)}"#)
+            return JSONResponse.ok(#"{"prediction_id":\#(id),"label":\#(feedback.label)}"#)
         } catch let error as PredictionLog.OutcomeError {
-            throw APIError(.notFound, error.description, field: body["prediction_id"] != nil ? "prediction_id" : "entity_id")
+            throw APIError(.notFound, error.description, field: feedback.targetField)
         }
     }
 
