@@ -5,10 +5,10 @@ import Foundation
 public struct JSONBytes {
     public var bytes: [UInt8] = []
 
-    public init() {}
-    private var needsComma = false
+    @inlinable public init() {}
+    @usableFromInline var needsComma = false
 
-    public mutating func object(_ body: (inout JSONBytes) -> Void) {
+    @inlinable public mutating func object(_ body: (inout JSONBytes) -> Void) {
         bytes.append(UInt8(ascii: "{"))
         needsComma = false
         body(&self)
@@ -16,7 +16,7 @@ public struct JSONBytes {
         needsComma = true
     }
 
-    public mutating func array<Element>(_ elements: [Element], _ body: (inout JSONBytes, Element) -> Void) {
+    @inlinable public mutating func array<Element>(_ elements: [Element], _ body: (inout JSONBytes, Element) -> Void) {
         bytes.append(UInt8(ascii: "["))
         for (i, element) in elements.enumerated() {
             if i > 0 { bytes.append(UInt8(ascii: ",")) }
@@ -26,7 +26,7 @@ public struct JSONBytes {
         needsComma = true
     }
 
-    public mutating func member(_ key: String, _ value: (inout JSONBytes) -> Void) {
+    @inlinable public mutating func member(_ key: String, _ value: (inout JSONBytes) -> Void) {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
         JSONWriter.append(string: key, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
@@ -34,12 +34,12 @@ public struct JSONBytes {
         needsComma = true
     }
 
-    public mutating func member(_ key: String, _ value: String?) {
+    @inlinable public mutating func member(_ key: String, _ value: String?) {
         guard let value else { return }
         member(key) { json in JSONWriter.append(string: value, to: &json.bytes) }
     }
 
-    public mutating func member(_ key: String, _ value: Int64?) {
+    @inlinable public mutating func member(_ key: String, _ value: Int64?) {
         guard let value else { return }
         member(key) { json in json.bytes += Array(String(value).utf8) }
     }
@@ -49,5 +49,5 @@ public struct JSONBytes {
 public struct RawJSON: Sendable {
     public var bytes: [UInt8]
 
-    public init(bytes: [UInt8]) { self.bytes = bytes }
+    @inlinable public init(bytes: [UInt8]) { self.bytes = bytes }
 }

@@ -5,6 +5,7 @@ import Foundation
 /// every container to NSDictionary and NSArray and sorted keys with a locale-aware NSString
 /// comparison: 80% of the server's time answering a search of 1,000 runs (`bench/run-mlflow`).
 public enum JSONWriter {
+    @inlinable
     public static func bytes(_ value: Any) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(1024)
@@ -15,6 +16,7 @@ public enum JSONWriter {
     /// Dispatched on the value's exact type, then on conformance: a cast such as
     /// `as? [String: Any]` converts a `[String: String]` element by element, and a cast to a class
     /// (NSNull, NSNumber) bridges a Swift container to Foundation to answer it.
+    @inlinable
     public static func append(_ value: Any, to out: inout [UInt8]) {
         let type = type(of: value)
         if type == String.self { append(string: value as! String, to: &out) }
@@ -44,12 +46,13 @@ public enum JSONWriter {
         }
     }
 
-    @inline(__always)
+    @inlinable
     public static func append(object: [String: some Any], to out: inout [UInt8]) {
         append(members: object.map { ($0.key, $0.value as Any) }, to: &out)
     }
 
     /// An object's members, written in key order.
+    @inlinable
     public static func append(members: [(String, Any)], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         for (i, member) in members.sorted(by: { $0.0 < $1.0 }).enumerated() {
@@ -61,7 +64,7 @@ public enum JSONWriter {
         out.append(UInt8(ascii: "}"))
     }
 
-    @inline(__always)
+    @inlinable
     public static func append(array: [some Any], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         var first = true
@@ -74,6 +77,7 @@ public enum JSONWriter {
     }
 
     /// Whole numbers without a fraction (as int64 fields are read); JSON has no NaN or infinity.
+    @inlinable
     public static func append(double: Double, to out: inout [UInt8]) {
         guard double.isFinite else { out.append(contentsOf: "null".utf8); return }
         if double == double.rounded(), abs(double) < 1e15 {
@@ -83,6 +87,7 @@ public enum JSONWriter {
         }
     }
 
+    @inlinable
     public static func append(string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings (ids, keys, names) need no escape: copied whole.
