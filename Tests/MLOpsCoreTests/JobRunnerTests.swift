@@ -99,6 +99,52 @@ struct JobRunnerTests {
         #expect(result.run.status == .failed)
     }
 
+    /// The repository's weekly job in miniature: a failed gate still lets scoring run (`none_failed`),
+    /// so only a rule over every stage upstream sees it.
+    @Test(arguments: [
+        ("gate", "train: { run: 'true' }", "gate: { needs: [train], run: sh -c 'exit 1' }", "gate"),
+        ("training", "train: { run: sh -c 'exit 2' }", "gate: { needs: [train], run: 'true' }", "train"),
+        ("timeout", "train: { run: sleep 5, timeout: 100ms, kill_grace: 100ms }", "gate: { needs: [train], run: 'true' }", "train"),
+    ])
+    func anyFailedReportsAFailureAnywhereUpstream(_ label: String, _ train: String, _ gate: String, _ failing: String) async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  \(train)
+                  \(gate)
+                  score: { needs: [gate], trigger_rule: none_failed, run: "true" }
+                  direct: { needs: [score], trigger_rule: one_failed, run: "true" }
+                  notify: { needs: [score], trigger_rule: any_failed, run: "true" }
+            """)
+        defer { ws.remove() }
+        let result = try await ws.run("j")
+        let got = outcomes(result)
+        #expect(result.run.status == .failed, "\(label)")
+        #expect(got[failing] == .failed || got[failing] == .timedOut, "\(label): \(got)")
+        #expect(got["notify"] == .succeeded, "\(label): \(got)")
+        #expect(got["direct"] == .skipped, "\(label): one_failed sees only score")
+    }
+
+    @Test func anyFailedStaysQuietWhenNothingFailed() async throws {
+        let ws = try TestWorkspace("""
+            version: 1
+            jobs:
+              j:
+                stages:
+                  a: { run: "true" }
+                  b: { needs: [a], run: "true" }
+                  notify: { needs: [b], trigger_rule: any_failed, run: "true" }
+            """)
+        defer { ws.remove() }
+        let result = try await ws.run("j")
+        #expect(result.run.status == .finished)
+        #expect(outcomes(result)["notify"] == .skipped)
+        let notify = try #require(try stageRuns(ws, result).first { $0.stage == "notify" })
+        #expect(notify.message == "trigger rule any_failed: no stage upstream failed")
+    }
+
     @Test func retriesWithBackoffRecordEachAttempt() async throws {
         let ws = try TestWorkspace()
         defer { ws.remove() }

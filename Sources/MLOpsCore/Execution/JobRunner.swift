@@ -218,7 +218,8 @@ public final class JobRunner: Sendable {
                             continue
                         }
                         // A condition that cannot be read (a store error) does not skip: the stage runs.
-                        if let reason = Self.skipReason(stage.triggerRule, needs: needs)
+                        let upstream = stage.triggerRule == .anyFailed ? graph.ancestors(of: stage.name).compactMap(done) : needs
+                        if let reason = Self.skipReason(stage.triggerRule, needs: upstream)
                             ?? stage.skipIf.flatMap({ (try? $0.reason(trigger: parent.trigger ?? .manual, store: store)) ?? nil }) {
                             states[stage.name] = .done(recordSkip(stage: stage, job: job, parent: parent, reason: reason))
                             changed = true
@@ -267,6 +268,9 @@ public final class JobRunner: Sendable {
             return nil
         case .oneFailed:
             return needs.contains { failed.contains($0.outcome) } ? nil : "trigger rule one_failed: no upstream stage failed"
+        case .anyFailed:
+            // `needs` holds every ancestor here.
+            return needs.contains { failed.contains($0.outcome) } ? nil : "trigger rule any_failed: no stage upstream failed"
         case .noneFailed:
             let bad = needs.filter { !ok.contains($0.outcome) && $0.outcome != .skipped }
             return bad.isEmpty ? nil : "upstream " + bad.map { "\($0.name) \($0.outcome.rawValue.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")

@@ -45,8 +45,12 @@ public enum TriggerRule: String, Sendable, CaseIterable {
     case allSuccess = "all_success"
     /// Every need is finished, whatever its outcome.
     case allDone = "all_done"
-    /// At least one need failed: a notify-on-failure or clean-up stage.
+    /// At least one direct need failed or timed out.
     case oneFailed = "one_failed"
+    /// At least one stage upstream, direct or not, failed or timed out: the rule for a stage that
+    /// reports a job's failure. A failed gate still lets scoring run (`none_failed`), so a stage
+    /// after scoring sees the gate only through its ancestors.
+    case anyFailed = "any_failed"
     /// No need failed: each succeeded or was skipped (a stage after an optional branch).
     case noneFailed = "none_failed"
 }
