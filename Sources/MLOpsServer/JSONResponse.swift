@@ -57,8 +57,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 extension Request {
     /// The body parsed as a JSON object, or a 4xx saying why not.
     mutating func jsonObject(limit: Int) async throws -> [String: Any] {
-        let buffer: ByteBuffer
-        do { buffer = try await collectBody(upTo: limit) } catch {
+        guard let buffer = try await RequestBodyLimit.collect(&self, limit: limit) else {
             throw APIError(.contentTooLarge, "the body is over the limit of \(limit) bytes")
         }
         guard buffer.readableBytes > 0 else { throw APIError(.badRequest, "the body is empty; send a JSON object") }

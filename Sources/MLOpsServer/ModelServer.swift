@@ -46,6 +46,7 @@ public struct ModelServer: Sendable {
                                          interval: configuration.refreshInterval, advanceEvery: configuration.advanceEvery)
         let app = Application(
             router: router,
+            server: RequestBodyLimit.server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mlops"),
             services: [writer, refresher, NotificationSender(store: store, specPath: workspace.specPath, interval: .seconds(1))],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },

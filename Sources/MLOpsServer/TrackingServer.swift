@@ -28,6 +28,7 @@ public struct TrackingServer: Sendable {
         router.get("/health") { _, _ in "OK" }
         return Application(
             router: router,
+            server: RequestBodyLimit.server,
             configuration: .init(address: .hostname(host, port: port), serverName: "mlops"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -27,8 +27,7 @@ struct MLflowFields {
             }
         }
         if request.method != .get {
-            let buffer: ByteBuffer
-            do { buffer = try await request.collectBody(upTo: limit) } catch {
+            guard let buffer = try await RequestBodyLimit.collect(&request, limit: limit) else {
                 throw MLflowError(.badRequest, "The request body is over the limit of \(limit) bytes")
             }
             if buffer.readableBytes > 0 {
