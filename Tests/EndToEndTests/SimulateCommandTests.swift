@@ -30,4 +30,21 @@ struct SimulateCommandTests {
         let refused = try cli.run(arguments + ["--workspace", cli.root + "/a"])
         #expect(refused.status == 2 && refused.stderr.contains("is not empty"))
     }
+
+    /// The same seed gives the same table with drift, retrains, a rollout and a re-anchored
+    /// baseline, however busy the machine is: three simulations at once, on two cores.
+    @Test func theSameSeedGivesTheSameTableUnderLoad() throws {
+        let cli = try MLOpsBinary(try String(contentsOf: Self.repository.appendingPathComponent("jobs.yaml"), encoding: .utf8))
+        defer { cli.remove() }
+        let arguments = ["simulate", "--weeks", "14", "--customers", "2000", "--drift-week", "5", "--bad-candidate-week", "9", "--json"]
+        let runs = try ["a", "b", "c"].map { try cli.start(arguments + ["--workspace", cli.root + "/" + $0]) }.map { $0.wait() }
+        for run in runs { #expect(run.status == 0, "\(run.stderr)") }
+        let weeks = try #require(try JSONSerialization.jsonObject(with: Data(runs[0].stdout.utf8)) as? [[String: Any]])
+        #expect(weeks.count == 14)
+        // The drift is seen, and the loop closes: retrains, then a promotion.
+        #expect(weeks.contains { ($0["drift_share"] as? Double ?? 0) > 0 })
+        #expect(weeks.contains { (($0["events"] as? [String]) ?? []).contains("retrain") })
+        #expect(runs[1].stdout == runs[0].stdout)
+        #expect(runs[2].stdout == runs[0].stdout)
+    }
 }

@@ -34,16 +34,20 @@ public struct WallClock: TimeSource {
     static func wallMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }
 
-/// A clock that a simulation moves: set to a date, it advances from there in real time.
+/// A clock that a simulation moves: it reads exactly the time it was last set to, whatever time
+/// passes meanwhile. A clock that advanced in real time from each setting let the milliseconds a
+/// run happened to take decide whether a score fell before or after a week's end, or a baseline's
+/// window had closed: the same seed gave different tables. (A stage process it starts gets the
+/// offset, and its clock runs from there: what it records is its own.)
 public final class VirtualClock: TimeSource {
-    private let offset: Atomic<Int64>
+    private let millis: Atomic<Int64>
 
-    public init(now millis: Int64) { offset = Atomic(millis - WallClock.wallMillis()) }
+    public init(now millis: Int64) { self.millis = Atomic(millis) }
 
-    public var offsetMillis: Int64 { offset.load(ordering: .relaxed) }
+    public var offsetMillis: Int64 { nowMillis() - WallClock.wallMillis() }
 
-    public func nowMillis() -> Int64 { WallClock.wallMillis() + offsetMillis }
+    public func nowMillis() -> Int64 { millis.load(ordering: .relaxed) }
 
-    /// Makes the clock read `millis` now.
-    public func set(now millis: Int64) { offset.store(millis - WallClock.wallMillis(), ordering: .relaxed) }
+    /// Makes the clock read `millis` until it is set again.
+    public func set(now millis: Int64) { self.millis.store(millis, ordering: .relaxed) }
 }
