@@ -18,6 +18,12 @@ public actor SchedulerDaemon {
     let since: Int64
     var running: [String: (job: String, task: Task<Void, Never>)] = [:]
     var stopping = false
+    /// Each phase of a tick waits for the runs the one before started (the simulation): monitors
+    /// and rollouts then see the week's scores and outcomes whatever the threads do, and the same
+    /// seed gives the same year. A real daemon lets runs go on while it looks at the rest.
+    public var settlesBetweenPhases = false
+
+    public func settleBetweenPhases(_ settle: Bool) { settlesBetweenPhases = settle }
 
     public init(workspace: Workspace, spec: JobsFile, store: Store, log: DaemonLog = DaemonLog(), now: Int64? = nil,
                 paramsForFire: @escaping @Sendable (JobSpec, Date) -> [String: SpecValue] = { _, _ in [:] }) {
@@ -45,7 +51,9 @@ public actor SchedulerDaemon {
             try store.write { try DaemonRecords.heartbeat($0, id: id, now: now) }
             try recoverOrphans(now: now)
             for job in spec.jobs where job.schedule != nil { try fireSchedule(job, now: now) }
+            if settlesBetweenPhases { await waitIdle() }
             try checkMonitors(now: now)
+            if settlesBetweenPhases { await waitIdle() }
             try advanceRollouts(now: now)
         } catch {
             log(.error, "tick_failed", ["error": "\(error)"])

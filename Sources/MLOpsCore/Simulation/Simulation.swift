@@ -80,6 +80,7 @@ public final class Simulation: Sendable {
         clock.set(now: startMillis)
         let daemon = SchedulerDaemon(workspace: workspace, spec: spec, store: store, log: log, now: startMillis, paramsForFire: weekOf)
         try await daemon.register()
+        await daemon.settleBetweenPhases(true)
         // Week 0: the first model, trained and promoted by hand, scores the first week.
         _ = try await runByHand(job, week: 0, why: "the first model", fire: nil)
         var weeks: [SimulationWeek] = []
