@@ -29,8 +29,7 @@ public enum ScheduleBook {
 
     /// The newest fire on record for `job`, whatever became of it.
     public static func lastFireTime(_ tx: StoreTransaction, job: String) throws -> Int64? {
-        let db = tx.db
-        return try Int64.fetchOne(db, sql: "SELECT MAX(fire_time) FROM schedule_fires WHERE job = ?", arguments: [job])
+        return try Int64.fetchOne(tx.db, sql: "SELECT MAX(fire_time) FROM schedule_fires WHERE job = ?", arguments: [job])
     }
 
     /// Records a fire; false when another daemon recorded it first.
@@ -53,8 +52,7 @@ public enum ScheduleBook {
     }
 
     public static func queued(_ tx: StoreTransaction, job: String) throws -> [Int64] {
-        let db = tx.db
-        return try Int64.fetchAll(db, sql: "SELECT fire_time FROM schedule_fires WHERE job = ? AND status = 'queued' ORDER BY fire_time", arguments: [job])
+        return try Int64.fetchAll(tx.db, sql: "SELECT fire_time FROM schedule_fires WHERE job = ? AND status = 'queued' ORDER BY fire_time", arguments: [job])
     }
 
     /// How often a fire is resumed after its runner died before it is left failed.

@@ -42,8 +42,7 @@ public struct Tracker: Sendable {
 
     public func experimentName(id: Int64) throws -> String? {
         try store.read { tx in
-            let db = tx.db
-            return try String.fetchOne(db, sql: "SELECT name FROM experiments WHERE experiment_id = ?", arguments: [id])
+            return try String.fetchOne(tx.db, sql: "SELECT name FROM experiments WHERE experiment_id = ?", arguments: [id])
         }
     }
 
@@ -120,7 +119,7 @@ public struct Tracker: Sendable {
     }
 
     public func run(_ id: String) throws -> RunRecord? {
-        try store.read { tx in let db = tx.db; return try RunRecord.fetchOne(db, key: id) }
+        try store.read { try Self.run($0, id) }
     }
 
     /// The run a full id or an unambiguous prefix names.
@@ -153,8 +152,7 @@ public struct Tracker: Sendable {
 
     public func children(of parentID: String) throws -> [RunRecord] {
         try store.read { tx in
-            let db = tx.db
-            return try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, rowid", arguments: [parentID])
+            return try RunRecord.fetchAll(tx.db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, rowid", arguments: [parentID])
         }
     }
 
