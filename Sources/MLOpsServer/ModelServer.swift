@@ -16,6 +16,8 @@ public struct ModelServer: Sendable {
         public var maxBatchRows = 10_000
         public var refreshInterval: Duration = .milliseconds(250)
         public var advanceEvery: Duration = .seconds(10)
+        /// Who may call it (a bearer token beyond loopback).
+        public var access = AccessPolicy()
         public init() {}
     }
 
@@ -39,6 +41,7 @@ public struct ModelServer: Sendable {
         let writer = PredictionWriter(store: store, logger: logger)
         let handlers = ServerHandlers(catalog: catalog, writer: writer, metrics: metrics, store: store, configuration: configuration)
         let router = Router()
+        router.add(middleware: BearerTokenMiddleware(policy: configuration.access))
         router.add(middleware: JSONErrorMiddleware())
         handlers.register(on: router)
         MLflowRoutes(store: store, artifactRoot: TrackingServer.artifactRoot(workspace), registryDirectory: workspace.registryDirectory).register(on: router)

@@ -11,19 +11,23 @@ public struct TrackingServer: Sendable {
     public var workspace: Workspace
     public var host: String
     public var port: Int
+    /// Who may call it (a bearer token beyond loopback).
+    public var access: AccessPolicy
 
-    public init(workspace: Workspace, host: String = "127.0.0.1", port: Int = 5000) {
+    public init(workspace: Workspace, host: String = "127.0.0.1", port: Int = 5000, access: AccessPolicy = AccessPolicy()) {
         self.workspace = workspace
         self.host = host
         self.port = port
+        self.access = access
     }
 
     /// Where the artifact proxy keeps uploaded files.
     public static func artifactRoot(_ workspace: Workspace) -> String { "\(workspace.experimentsDirectory)/mlflow-artifacts" }
 
-    static func application(store: Store, workspace: Workspace, host: String, port: Int, logger: Logger,
+    static func application(store: Store, workspace: Workspace, host: String, port: Int, access: AccessPolicy = AccessPolicy(), logger: Logger,
                             onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: BearerTokenMiddleware(policy: access))
         MLflowRoutes(store: store, artifactRoot: artifactRoot(workspace), registryDirectory: workspace.registryDirectory).register(on: router)
         router.get("/health") { _, _ in "OK" }
         return Application(
@@ -39,7 +43,8 @@ public struct TrackingServer: Sendable {
         var logger = Logger(label: "mlops.server")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let store = try Store(path: workspace.storePath, access: .concurrentReaders)
-        try await Self.application(store: store, workspace: workspace, host: host, port: port, logger: logger, onRunning: onRunning).runService()
+        try await Self.application(store: store, workspace: workspace, host: host, port: port, access: access, logger: logger,
+                                   onRunning: onRunning).runService()
     }
 }
 

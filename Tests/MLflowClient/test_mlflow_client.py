@@ -388,6 +388,31 @@ class MLflowClientTests(unittest.TestCase):
         self.client.delete_model_version("guarded", "2")
         self.assertEqual([v.version for v in self.client.search_model_versions("name = 'guarded'")], ["1"])
 
+    def test_a_server_with_a_token_takes_the_client_with_mlflow_tracking_token(self):
+        token_file = os.path.join(self.workspace, "token")
+        with open(token_file, "w") as f:
+            f.write("client-token\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_") and not k.startswith("MLFLOW_")}
+        server = subprocess.Popen([MLOPS, "server", "--port", "0", "--token-file", token_file, "-C", self.workspace],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            uri = server.stdout.readline().strip().split(" ")[-1]
+            with self.assertRaises(MlflowException):
+                MlflowClient(uri).search_experiments()
+            os.environ["MLFLOW_TRACKING_TOKEN"] = "client-token"
+            try:
+                client = MlflowClient(uri)
+                run = client.create_run(client.create_experiment("with-a-token"))
+                client.log_metric(run.info.run_id, "auc", 0.9)
+                self.assertEqual(client.get_run(run.info.run_id).data.metrics["auc"], 0.9)
+            finally:
+                del os.environ["MLFLOW_TRACKING_TOKEN"]
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            server.stdout.close()
+            server.stderr.close()
+
     def test_duplicate_registered_model_is_refused(self):
         self.client.create_registered_model("dup-model")
         with self.assertRaises(MlflowException) as caught:

@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
             Rollout changes are picked up within --refresh-ms; SIGINT/SIGTERM stop it gracefully.
             """)
 
-    @Option(help: "The address to bind.") var host = "127.0.0.1"
+    @OptionGroup var exposure: ExposureOptions
     @Option(help: "The port (0: any free port, printed at start).") var port = 8080
     @Option(help: "Refuse request bodies over this many bytes.") var maxBodyBytes = 1 << 20
     @Option(help: "How often to re-read rollouts and aliases, in milliseconds.") var refreshMs = 250
@@ -23,7 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: WorkspaceOptions
 
     func run() async throws {
+        let host = exposure.host
         var configuration = ModelServer.Configuration()
+        configuration.access = try await reportingErrors { try exposure.policy() }
         configuration.host = host
         configuration.port = port
         configuration.maxBodyBytes = maxBodyBytes

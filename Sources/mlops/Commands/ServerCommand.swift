@@ -14,12 +14,13 @@ struct ServerCommand: AsyncParsableCommand {
             and /api/3.0/mlflow/server-info. SIGINT/SIGTERM stop it gracefully.
             """)
 
-    @Option(help: "The address to bind.") var host = "127.0.0.1"
+    @OptionGroup var exposure: ExposureOptions
     @Option(help: "The port (0: any free port, printed at start).") var port = 5000
     @OptionGroup var options: WorkspaceOptions
 
     func run() async throws {
-        let server = TrackingServer(workspace: options.resolved, host: host, port: port)
+        let host = exposure.host
+        let server = TrackingServer(workspace: options.resolved, host: host, port: port, access: try await reportingErrors { try exposure.policy() })
         try await reportingErrors {
             do {
                 try await server.run { port in
