@@ -16,18 +16,6 @@ struct AccessTests {
         return (response as? HTTPURLResponse)?.statusCode ?? 0
     }
 
-    func port(of process: MLOpsBinary.Running) -> Int {
-        var port = 0
-        _ = MLOpsBinary.eventually(20) {
-            let out = (try? String(contentsOfFile: process.outPath, encoding: .utf8)) ?? ""
-            guard let line = out.split(separator: "\n").first(where: { $0.contains("http://") }),
-                  let value = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else { return false }
-            port = value
-            return true
-        }
-        return port
-    }
-
     @Test(arguments: ["serve", "server"])
     func beyondLoopbackWithoutATokenTheServerRefusesToStartAndSaysHow(_ command: String) throws {
         let cli = try MLOpsBinary(Self.spec)
@@ -40,7 +28,7 @@ struct AccessTests {
         // --insecure overrides, and says so.
         let open = try cli.start([command, "--host", "0.0.0.0", "--port", "0", "--insecure"])
         defer { open.process.terminate(); _ = open.wait() }
-        #expect(port(of: open) > 0, "\(open.stderrSoFar())")
+        #expect(open.announcedPort() > 0, "\(open.stderrSoFar())")
         #expect(open.stderrSoFar().contains("WARNING: serving on 0.0.0.0 with no token"))
     }
 
@@ -51,7 +39,7 @@ struct AccessTests {
         try cli.write("token", "s3cret-token\n")
         let server = try cli.start([command, "--port", "0", "--token-file", cli.root + "/token"])
         defer { server.process.terminate(); _ = server.wait() }
-        let port = port(of: server)
+        let port = server.announcedPort()
         #expect(port > 0, "\(server.stderrSoFar())")
         let base = "http://127.0.0.1:\(port)"
         #expect(try await status(base + "/health") == 200)
@@ -62,7 +50,7 @@ struct AccessTests {
         // MLOPS_TOKEN works the same way.
         let viaEnvironment = try cli.start([command, "--port", "0"], environment: ["MLOPS_TOKEN": "from-env"])
         defer { viaEnvironment.process.terminate(); _ = viaEnvironment.wait() }
-        let other = "http://127.0.0.1:\(self.port(of: viaEnvironment))"
+        let other = "http://127.0.0.1:\(viaEnvironment.announcedPort())"
         #expect(try await status(other + path) == 401)
         #expect(try await status(other + path, token: "from-env") == 200)
     }

@@ -35,18 +35,6 @@ struct BodyLimitTests {
         return (words.first.map(String.init) ?? "", words.count > 1 ? Double(words[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99 : 99)
     }
 
-    func port(of process: MLOpsBinary.Running) -> Int {
-        var port = 0
-        _ = MLOpsBinary.eventually(20) {
-            let out = (try? String(contentsOfFile: process.outPath, encoding: .utf8)) ?? ""
-            guard let line = out.split(separator: "\n").first(where: { $0.contains("http://127.0.0.1:") }),
-                  let value = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else { return false }
-            port = value
-            return true
-        }
-        return port
-    }
-
     @Test(arguments: [("serve", "/v1/feedback", "413"), ("serve", "/api/2.0/mlflow/runs/log-batch", "400"),
                       ("server", "/api/2.0/mlflow/runs/log-batch", "400")])
     func anOversizedBodyIsAnsweredPromptly(_ command: String, _ path: String, _ expected: String) throws {
@@ -54,7 +42,7 @@ struct BodyLimitTests {
         defer { cli.remove() }
         let server = try cli.start([command, "--port", "0"])
         defer { server.process.terminate(); _ = server.wait() }
-        let port = port(of: server)
+        let port = server.announcedPort()
         #expect(port > 0, "\(command) did not start: \(server.stderrSoFar())")
         let answer = try post("http://127.0.0.1:\(port)\(path)", in: cli)
         #expect(answer.status == expected, "\(command) \(path): \(answer)")

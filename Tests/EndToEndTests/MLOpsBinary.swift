@@ -72,6 +72,20 @@ struct MLOpsBinary {
         }
 
         func stderrSoFar() -> String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+        /// The port a server prints on its first `http://HOST:PORT` line (with `--port 0`); 0 when it
+        /// printed none within `seconds`.
+        func announcedPort(within seconds: Double = 20) -> Int {
+            var port = 0
+            _ = MLOpsBinary.eventually(seconds) {
+                let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+                guard let line = out.split(separator: "\n").first(where: { $0.contains("http://") }),
+                      let value = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else { return false }
+                port = value
+                return true
+            }
+            return port
+        }
     }
 
     func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {

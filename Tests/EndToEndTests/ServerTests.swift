@@ -50,14 +50,7 @@ struct ServerTests {
         #expect(try cli.run(["run", "weekly", "-q"]).status == 0)
         #expect(try cli.run(["run", "weekly", "--param", "week=9", "-q"]).status == 0)
         let process = try cli.start(["serve", "--port", "0", "--refresh-ms", "50"] + extra)
-        var port = 0
-        _ = MLOpsBinary.eventually(20) {
-            let out = (try? String(contentsOfFile: process.outPath, encoding: .utf8)) ?? ""
-            guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("serving on ") }),
-                  let value = line.split(separator: ":").last.flatMap({ Int($0) }) else { return false }
-            port = value
-            return true
-        }
+        let port = process.announcedPort()
         #expect(port > 0, "the server did not start: \(process.stderrSoFar())")
         return Server(cli: cli, process: process, base: "http://127.0.0.1:\(port)")
     }
