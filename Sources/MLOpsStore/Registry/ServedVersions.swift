@@ -16,7 +16,7 @@ package struct ServedVersions {
         // Rollouts first: their reasons say what to do.
         let rollouts = try Row.fetchAll(db, sql: """
             SELECT id, state, candidate_version, stable_version, previous_until FROM rollouts
-            WHERE model_name = ? AND (state IN ('pending', 'progressing', 'paused') OR previous_until IS NOT NULL)
+            WHERE model_name = ? AND (\(RolloutRecords.inFlightStates) OR previous_until IS NOT NULL)
             """, arguments: [model])
         for row in rollouts {
             let id = String((row["id"] as String).prefix(8)), state: String = row["state"]

@@ -35,14 +35,24 @@ public enum ExperimentRecords {
     /// Creates an experiment with its tags, audited; without a location its files go through the
     /// artifact proxy (`mlflow-artifacts:/ID`).
     public static func create(_ tx: StoreTransaction, name: String, artifactLocation: String?, tags: [String: String], now: Int64) throws -> Int64 {
-        let db = tx.db
-        try db.execute(sql: "INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?)",
-                       arguments: [name, artifactLocation, now, now])
-        let id = db.lastInsertedRowID
+        let id = try insert(tx, name: name, artifactLocation: artifactLocation, now: now)
         if artifactLocation == nil {
-            try db.execute(sql: "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?", arguments: ["mlflow-artifacts:/\(id)", id])
+            try tx.db.execute(sql: "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?", arguments: ["mlflow-artifacts:/\(id)", id])
         }
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) { try setTag(tx, id, key, value) }
+        return id
+    }
+
+    /// The id of the experiment with this name, if there is one.
+    public static func id(_ tx: StoreTransaction, named name: String) throws -> Int64? {
+        try Int64.fetchOne(tx.db, sql: "SELECT experiment_id FROM experiments WHERE name = ?", arguments: [name])
+    }
+
+    /// Inserts an experiment as given (a job's own keeps its folder, or none), audited.
+    public static func insert(_ tx: StoreTransaction, name: String, artifactLocation: String?, now: Int64) throws -> Int64 {
+        try tx.db.execute(sql: "INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?)",
+                          arguments: [name, artifactLocation, now, now])
+        let id = tx.db.lastInsertedRowID
         try AuditLog.record(tx, entityType: "experiment", entityID: String(id), action: "create", detail: name)
         return id
     }

@@ -27,17 +27,8 @@ public struct Tracker: Sendable {
     }
 
     public static func experimentID(_ tx: StoreTransaction, named name: String, artifactLocation: String?) throws -> Int64 {
-        let db = tx.db
-        if let id = try Int64.fetchOne(db, sql: "SELECT experiment_id FROM experiments WHERE name = ?", arguments: [name]) {
-            return id
-        }
-        let now = tx.nowMillis()
-        try db.execute(sql: """
-            INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?)
-            """, arguments: [name, artifactLocation, now, now])
-        let id = db.lastInsertedRowID
-        try AuditLog.record(tx, entityType: "experiment", entityID: String(id), action: "create", detail: name)
-        return id
+        try ExperimentRecords.id(tx, named: name)
+            ?? ExperimentRecords.insert(tx, name: name, artifactLocation: artifactLocation, now: tx.nowMillis())
     }
 
     public func experimentName(id: Int64) throws -> String? {
