@@ -18,6 +18,8 @@ public struct ModelServer: Sendable {
         public var advanceEvery: Duration = .seconds(10)
         /// Who may call it (a bearer token beyond loopback).
         public var access = AccessPolicy()
+        /// How many connections, and how long a request may take to arrive.
+        public var connections = ConnectionLimits()
         public init() {}
     }
 
@@ -49,8 +51,8 @@ public struct ModelServer: Sendable {
                                          interval: configuration.refreshInterval, advanceEvery: configuration.advanceEvery)
         let app = Application(
             router: router,
-            server: RequestBodyLimit.server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mlops"),
+            server: configuration.connections.server(),
+            configuration: configuration.connections.configuration(host: configuration.host, port: configuration.port, logger: logger),
             services: [writer, refresher, NotificationSender(store: store, specPath: workspace.specPath, interval: .seconds(1))],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -13,18 +13,23 @@ public struct TrackingServer: Sendable {
     public var port: Int
     /// Who may call it (a bearer token beyond loopback).
     public var access: AccessPolicy
+    /// How many connections, and how long a request may take to arrive.
+    public var connections: ConnectionLimits
 
-    public init(workspace: Workspace, host: String = "127.0.0.1", port: Int = 5000, access: AccessPolicy = AccessPolicy()) {
+    public init(workspace: Workspace, host: String = "127.0.0.1", port: Int = 5000, access: AccessPolicy = AccessPolicy(),
+                connections: ConnectionLimits = ConnectionLimits()) {
         self.workspace = workspace
         self.host = host
         self.port = port
         self.access = access
+        self.connections = connections
     }
 
     /// Where the artifact proxy keeps uploaded files.
     public static func artifactRoot(_ workspace: Workspace) -> String { "\(workspace.experimentsDirectory)/mlflow-artifacts" }
 
-    static func application(store: Store, workspace: Workspace, host: String, port: Int, access: AccessPolicy = AccessPolicy(), logger: Logger,
+    static func application(store: Store, workspace: Workspace, host: String, port: Int, access: AccessPolicy = AccessPolicy(),
+                            connections: ConnectionLimits = ConnectionLimits(), logger: Logger,
                             onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: BearerTokenMiddleware(policy: access))
@@ -32,8 +37,8 @@ public struct TrackingServer: Sendable {
         router.get("/health") { _, _ in "OK" }
         return Application(
             router: router,
-            server: RequestBodyLimit.server,
-            configuration: .init(address: .hostname(host, port: port), serverName: "mlops"),
+            server: connections.server(),
+            configuration: connections.configuration(host: host, port: port, logger: logger),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
@@ -43,7 +48,8 @@ public struct TrackingServer: Sendable {
         var logger = Logger(label: "mlops.server")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let store = try Store(path: workspace.storePath, access: .concurrentReaders)
-        try await Self.application(store: store, workspace: workspace, host: host, port: port, access: access, logger: logger,
+        try await Self.application(store: store, workspace: workspace, host: host, port: port, access: access,
+                                   connections: connections, logger: logger,
                                    onRunning: onRunning).runService()
     }
 }

@@ -26,6 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = exposure.host
         var configuration = ModelServer.Configuration()
         configuration.access = try await reportingErrors { try exposure.policy() }
+        configuration.connections = try await reportingErrors { try exposure.connections() }
         configuration.host = host
         configuration.port = port
         configuration.maxBodyBytes = maxBodyBytes

@@ -20,7 +20,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let host = exposure.host
-        let server = TrackingServer(workspace: options.resolved, host: host, port: port, access: try await reportingErrors { try exposure.policy() })
+        let server = TrackingServer(workspace: options.resolved, host: host, port: port,
+                                    access: try await reportingErrors { try exposure.policy() },
+                                    connections: try await reportingErrors { try exposure.connections() })
         try await reportingErrors {
             do {
                 try await server.run { port in

@@ -13,13 +13,6 @@ enum RequestBodyLimit {
     static let drainBytes = 1 << 30
     static let drainTime = Duration.seconds(5)
 
-    /// Idle connections (no bytes either way) are closed after this: a slow or stalled client
-    /// cannot hold one for ever.
-    static let idleTimeout = TimeAmount.seconds(30)
-
-    /// The HTTP/1 server both servers use, with the idle timeout.
-    static var server: HTTPServerBuilder { .http1(configuration: .init(idleTimeout: idleTimeout)) }
-
     /// The body, or nil when it is over `limit` (the rest already drained, within bounds).
     static func collect(_ request: inout Request, limit: Int) async throws -> ByteBuffer? {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
