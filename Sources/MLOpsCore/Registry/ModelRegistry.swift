@@ -42,15 +42,19 @@ public struct ModelRegistry: Sendable {
         public var description: String { name + (alias.map { "@\($0)" } ?? "") + (version.map { "/\($0)" } ?? "") }
     }
 
+    /// A name that is also a folder name: ASCII letters, digits, `-`, `_` and `.`, starting with a
+    /// letter or digit (so never `.`, `..` or a hidden folder).
     static func validName(_ name: String) -> Bool {
-        !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
+        func alphanumeric(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+        guard let first = name.utf8.first, alphanumeric(first), name.utf8.count <= 200 else { return false }
+        return name.utf8.allSatisfy { alphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
     }
 
     // MARK: Registering
 
     /// Registers the files of `folder` as the next version of `name`, produced by `runID`.
     public func register(name: String, from folder: String, runID: String?, tags: [String: String] = [:]) throws -> ModelVersion {
-        guard Self.validName(name) else { throw RegistryError("'\(name)' is not a model name (letters, digits, '-', '_', '.')") }
+        guard Self.validName(name) else { throw RegistryError("'\(name)' is not a model name (ASCII letters, digits, '-', '_', '.', starting with a letter or digit)") }
         let sourceFiles = try Self.listFiles(folder)
         guard !sourceFiles.isEmpty else { throw RegistryError("\(folder) holds no files to register") }
         let version = try store.write { tx in
@@ -65,8 +69,9 @@ public struct ModelRegistry: Sendable {
             for relative in sourceFiles {
                 let target = "\(temporary)/\(relative)"
                 try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try manager.copyItem(atPath: "\(folder)/\(relative)", toPath: target)
-                let data = try Data(contentsOf: URL(fileURLWithPath: target))
+                // The contents, never a link: a version's files are its own.
+                let data = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(relative)"))
+                try data.write(to: URL(fileURLWithPath: target))
                 files.append(.init(path: relative, sha256: SHA256Digest.hex(of: data), size: data.count))
             }
             guard rename(temporary, destination) == 0 else {
@@ -82,8 +87,13 @@ public struct ModelRegistry: Sendable {
         return try self.version(name, version)
     }
 
+    /// The files to register; a symlink that leads out of the folder is refused, so a version
+    /// cannot carry (or later serve) a file from elsewhere on the machine.
     static func listFiles(_ folder: String) throws -> [String] {
         guard let files = FolderFiles.list(folder, skippingHidden: true) else { throw RegistryError("no folder \(folder)") }
+        for file in files where !ConfinedPath.isInside("\(folder)/\(file)", root: folder) {
+            throw RegistryError("\(folder)/\(file) is a symlink to \(ConfinedPath.realPath("\(folder)/\(file)")), outside the model's folder; copy the file in instead")
+        }
         return files
     }
 
@@ -177,7 +187,7 @@ public struct ModelRegistry: Sendable {
     /// Renames a model; refused while any version is protected, since rollouts and predictions
     /// are keyed by its name.
     public func renameModel(_ name: String, to newName: String) throws {
-        guard Self.validName(newName) else { throw RegistryError("'\(newName)' is not a model name (letters, digits, '-', '_', '.')") }
+        guard Self.validName(newName) else { throw RegistryError("'\(newName)' is not a model name (ASCII letters, digits, '-', '_', '.', starting with a letter or digit)") }
         try store.write { tx in try RegistryRecords.renameModel(tx, name, to: newName, now: store.nowMillis()) }
     }
 
@@ -204,6 +214,9 @@ public struct ModelRegistry: Sendable {
     public func verify(_ version: ModelVersion) throws {
         for file in version.files {
             let path = "\(version.storageLocation)/\(file.path)"
+            guard ConfinedPath.isInside(path, root: directory) else {
+                throw RegistryError("\(version.reference): \(path) leads outside the registry \(directory) through a symlink; the version will not be used")
+            }
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw RegistryError("\(version.reference): \(path) is missing; the version is damaged and will not be used")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import MLOpsCore
 import NIOCore
 
 /// MLflow's artifact proxy (`/api/2.0/mlflow-artifacts/artifacts`): a run's `artifact_uri` is
@@ -21,26 +22,18 @@ struct MLflowArtifacts: Sendable {
             components.removeFirst()
             root = registryRoot
         }
-        var parts: [String] = []
+        var decoded: [String] = []
         for component in components {
-            guard let decoded = String(component).removingPercentEncoding else {
+            guard let part = String(component).removingPercentEncoding else {
                 throw MLflowError(.invalidParameterValue, "Invalid path: '\(component)' is not valid percent-encoding")
             }
-            for part in decoded.split(separator: "/", omittingEmptySubsequences: true) {
-                guard part != "..", part != ".", !part.contains("\\"), !part.contains("\0") else {
-                    throw MLflowError(.invalidParameterValue, "Invalid path: '\(components.joined(separator: "/"))' may not contain '..', '.' or backslashes")
-                }
-                parts.append(String(part))
-            }
+            decoded.append(part)
         }
-        let path = ([root] + parts).joined(separator: "/")
-        // A symlink inside the root must not lead out of it either.
-        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
-        guard resolved == resolvedRoot || resolved.hasPrefix(resolvedRoot + "/") else {
-            throw MLflowError(.invalidParameterValue, "Invalid path: '\(parts.joined(separator: "/"))' leads outside the artifact root")
+        do {
+            return try ConfinedPath.resolve(decoded.joined(separator: "/"), under: root)
+        } catch let refusal as ConfinedPath.Refusal {
+            throw MLflowError(.invalidParameterValue, "Invalid path: \(refusal.description)")
         }
-        return path
     }
 
     /// The path under the root that an `mlflow-artifacts:/PATH` URI names; nil for other schemes.

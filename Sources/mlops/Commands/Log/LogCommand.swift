@@ -87,10 +87,15 @@ struct LogArtifactCommand: AsyncParsableCommand {
             guard let artifacts = run.artifactURI else { throw CLIError.invalidInput("run \(run.shortID) has no artifact folder") }
             let manager = FileManager.default
             guard manager.fileExists(atPath: path) else { throw CLIError.invalidInput("no file at \(path)") }
-            if let into, into.split(separator: "/").contains("..") || into.hasPrefix("/") {
-                throw CLIError.invalidInput("--into must be a folder inside the artifacts, got '\(into)'")
+            if let into, into.hasPrefix("/") {
+                throw CLIError.invalidInput("--into must be a folder inside the run's artifacts, got the absolute path '\(into)'")
             }
-            let folder = into.map { "\(artifacts)/\($0)" } ?? artifacts
+            let folder: String
+            do {
+                folder = try ConfinedPath.resolve(into ?? "", under: artifacts)
+            } catch let refusal as ConfinedPath.Refusal {
+                throw CLIError.invalidInput("--into must be a folder inside the run's artifacts: \(refusal.description)")
+            }
             try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let destination = "\(folder)/\((path as NSString).lastPathComponent)"
             // Copy beside, then rename into place: a reader never sees half a file.
