@@ -61,18 +61,24 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as CLIError {
-        Console.shared.write("error: \(error.description)\n", to: .stderr)
+        printError(error.description)
         throw ExitCode(error.code)
     } catch let error as Tracker.TrackingError {
-        Console.shared.write("error: \(error.description)\n", to: .stderr)
+        printError(error.description)
         throw ExitCode(CLIError.invalidInputCode)
     } catch let error as MetricCSV.ParseError {
-        Console.shared.write("error: \(error.description)\n", to: .stderr)
+        printError(error.description)
         throw ExitCode(CLIError.invalidInputCode)
     } catch let error as RunFilter.ParseError {
-        Console.shared.write("error: \(error.description)\n", to: .stderr)
+        printError(error.description)
         throw ExitCode(CLIError.invalidInputCode)
     }
+}
+
+/// `error: …` on standard error. Messages quote names and values users wrote; control characters
+/// in them are made visible, line breaks kept.
+func printError(_ description: String) {
+    Console.shared.write("error: \(TextEscaping.terminal(description, keepingLineBreaks: true))\n", to: .stderr)
 }
 
 /// `--json` output: pretty, sorted keys, so it diffs well.

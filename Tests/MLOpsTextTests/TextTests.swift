@@ -30,3 +30,28 @@ struct TextTests {
         #expect(TextEscaping.terminal("plain name") == "plain name")
     }
 }
+
+@Suite("Escaping for spreadsheets, XML and terminals")
+struct EscapingRulesTests {
+    @Test(arguments: [
+        ("=1+2", "'=1+2"), ("+1+2", "'+1+2"), ("-1+2", "'-1+2"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+        ("-0.5", "-0.5"), ("+3", "+3"), ("1e-3", "1e-3"), ("plain", "plain"), ("", ""),
+        ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""), ("=HYPERLINK(\"u\",\"x\")", "\"'=HYPERLINK(\"\"u\"\",\"\"x\"\")\""),
+        ("line\nbreak", "\"line\nbreak\""),
+    ])
+    func csvField(_ text: String, _ expected: String) {
+        #expect(TextEscaping.csvField(text) == expected)
+    }
+
+    @Test func xmlDropsWhatXMLCannotHold() {
+        #expect(TextEscaping.xml("a\u{1}b\u{1B}c") == "a\u{FFFD}b\u{FFFD}c")
+        #expect(TextEscaping.xml("<b>&\"'\n") == "&lt;b&gt;&amp;&quot;&#39;\n")
+        #expect(TextEscaping.xml("e\u{301}\u{1}") == "e\u{301}\u{FFFD}")
+    }
+
+    @Test func terminalKeepsLineBreaksOnlyWhenAsked() {
+        #expect(TextEscaping.terminal("a\nb\u{1B}[2J") == "a\\u{a}b\\u{1b}[2J")
+        #expect(TextEscaping.terminal("a\nb\u{1B}[2J", keepingLineBreaks: true) == "a\nb\\u{1b}[2J")
+        #expect(TextEscaping.terminal("\u{9B}31m") == "\\u{9b}31m")
+    }
+}

@@ -1,5 +1,7 @@
 /// Aligned columns for a terminal: widths measured on plain text, colour applied after padding so
-/// escape codes never skew the alignment.
+/// escape codes never skew the alignment. Cells hold what the user wrote; control characters in
+/// them are made visible when the table is drawn (`TextEscaping.terminal`), and `csv()` writes the
+/// same table for a spreadsheet.
 public struct TextTable: Sendable {
     public enum Alignment: Sendable { case left, right }
 
@@ -30,6 +32,7 @@ public struct TextTable: Sendable {
     public mutating func append(_ row: [Cell]) { rows.append(row) }
 
     public func render(paint: (String, Console.Color) -> String = { text, _ in text }) -> String {
+        let rows = self.rows.map { $0.map { Cell(TextEscaping.terminal($0.text), color: $0.color) } }
         var widths = columns.map(\.title.count)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.text.count) }
@@ -51,5 +54,14 @@ public struct TextTable: Sendable {
         var out = [line(columns.map { Cell($0.title) }, header: true)]
         out += rows.map { line($0, header: false) }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// The table as CSV, titles first, each field escaped for a spreadsheet.
+    public func csv() -> String {
+        var out = TextEscaping.csvLine(columns.map(\.title)) + "\r\n"
+        for row in rows {
+            out += TextEscaping.csvLine(columns.indices.map { $0 < row.count ? row[$0].text : "" }) + "\r\n"
+        }
+        return out
     }
 }

@@ -21,7 +21,7 @@ struct PlanCommand: ParsableCommand {
         let spec = try options.loadSpec()
         guard let job = spec.job(named: job) else {
             let hint = Suggestion.hint(for: self.job, in: spec.jobs.map(\.name)).map { " (\($0))" } ?? ""
-            Console.shared.write("error: no job '\(self.job)' in \(spec.path)\(hint)\n", to: .stderr)
+            printError("no job '\(self.job)' in \(spec.path)\(hint)")
             throw ExitCode(CLIError.invalidInputCode)
         }
         let graph = StageGraph(job: job)

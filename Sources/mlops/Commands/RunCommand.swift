@@ -43,7 +43,7 @@ struct RunCommand: AsyncParsableCommand {
         var overrides: [String: SpecValue] = [:]
         for pair in params {
             guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
-                Console.shared.write("error: --param takes key=value, got '\(pair)'\n", to: .stderr)
+                printError("--param takes key=value, got '\(pair)'")
                 throw ExitCode(CLIError.invalidInputCode)
             }
             overrides[String(pair[..<eq])] = .parsingCommandLine(String(pair[pair.index(after: eq)...]))
@@ -65,10 +65,10 @@ struct RunCommand: AsyncParsableCommand {
         do {
             result = try await task.value
         } catch let held as JobLease.Held {
-            Console.shared.write("error: \(held.description)\n", to: .stderr)
+            printError(held.description)
             throw ExitCode(CLIError.refusedCode)
         } catch let error as RunRequestError {
-            Console.shared.write("error: \(error.description)\n", to: .stderr)
+            printError(error.description)
             throw ExitCode(CLIError.invalidInputCode)
         }
         await tracking?.stop()

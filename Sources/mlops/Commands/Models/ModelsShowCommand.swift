@@ -47,11 +47,11 @@ struct ModelsShowCommand: AsyncParsableCommand {
             let c = Console.shared
             c.write("\(c.paint("\(version.name) version \(version.version)", .bold))  \(version.status.rawValue)\(aliases.isEmpty ? "" : "  (\(aliases.joined(separator: ", ")))")\n")
             c.write("registered \(Formatting.timestamp(millis: version.creationTime)) · source run \(version.sourceRunID.map { String($0.prefix(8)) } ?? "-") · sha256 \(version.sha256?.prefix(12) ?? "-")\n")
-            c.write("files: \(version.storageLocation) (\(version.files.map(\.path).joined(separator: ", ")))\n")
+            c.write("files: \(version.storageLocation) (\(TextEscaping.terminal(version.files.map(\.path).joined(separator: ", "))))\n")
             c.write("integrity: \(integrity == "ok" ? c.paint("ok", .green) : c.paint(integrity, .red))\n")
-            if !metrics.isEmpty { c.write("\(c.paint("metrics", .bold)) (run \(metricsRun?.shortID ?? "-")): \(metrics.map { "\($0.key)=\(Formatting.number($0.value))" }.joined(separator: " "))\n") }
-            if !params.isEmpty { c.write("\(c.paint("params", .bold)): \(params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n") }
-            if !schema.isEmpty { c.write("\(c.paint("features", .bold)) (\(schema.count)): \(schema.joined(separator: ", "))\n") }
+            if !metrics.isEmpty { c.write("\(c.paint("metrics", .bold)) (run \(metricsRun?.shortID ?? "-")): \(Formatting.metricPairs(metrics))\n") }
+            if !params.isEmpty { c.write("\(c.paint("params", .bold)): \(Formatting.pairs(params))\n") }
+            if !schema.isEmpty { c.write("\(c.paint("features", .bold)) (\(schema.count)): \(TextEscaping.terminal(schema.joined(separator: ", ")))\n") }
             if !history.isEmpty {
                 c.write("\n")
                 var table = TextTable([.init("WHEN"), .init("ALIAS"), .init("FROM", .right), .init("TO", .right), .init("BY"), .init("WHY")])

@@ -24,7 +24,7 @@ struct RolloutsShowCommand: AsyncParsableCommand {
             }
             let c = Console.shared
             c.write("rollout \(r.id)  \(r.model) v\(r.candidateVersion) against \(r.stableVersion.map { "v\($0)" } ?? "no champion")  (\(r.strategy))\n")
-            c.write("state     \(c.paint(r.state.name, RolloutsListCommand.color(r.state) ?? .bold))" + (r.reason.map { ": \($0)" } ?? "") + "\n")
+            c.write("state     \(c.paint(r.state.name, RolloutsListCommand.color(r.state) ?? .bold))" + (r.reason.map { ": \(TextEscaping.terminal($0))" } ?? "") + "\n")
             c.write("weight    candidate \(r.weight)%, stable \(100 - r.weight)%\n")
             c.write("started   \(Formatting.timestamp(millis: r.startedTime))" + (r.jobRunID.map { " by job run \($0.prefix(8))" } ?? "") + "\n")
             if let until = r.previousUntil, let stable = r.stableVersion {
@@ -36,7 +36,7 @@ struct RolloutsShowCommand: AsyncParsableCommand {
                 c.write("  \(marker) \(i + 1). \(step.summary)\n")
             }
             if let a = r.analysis {
-                c.write("analysis  \(a.verdict) at \(Formatting.timestamp(millis: a.time)): \(a.reason)\n")
+                c.write("analysis  \(a.verdict) at \(Formatting.timestamp(millis: a.time)): \(TextEscaping.terminal(a.reason))\n")
             }
             c.write("history\n")
             var table = TextTable([.init("TIME"), .init("EVENT"), .init("FROM"), .init("TO"), .init("WEIGHT", .right), .init("DETAIL")])

@@ -36,6 +36,9 @@ struct RunsListCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Flag(help: "Print CSV: a column for each param, metric and tag (for a spreadsheet; formula-like cells are neutralised).")
+    var csv = false
+
     @OptionGroup var options: WorkspaceOptions
 
     func run() async throws {
@@ -65,6 +68,11 @@ struct RunsListCommand: AsyncParsableCommand {
                 })
                 return
             }
+            if csv {
+                let details = try store.read { tx in try Tracker.details(tx, runs.map(\.id)) }
+                Console.shared.write(RunsCSV.table(runs, details: details).csv())
+                return
+            }
             if runs.isEmpty {
                 Console.shared.write(filter == nil && job == nil && status == nil
                     ? "no runs yet: `mlops run JOB` starts one\n" : "no runs match\n")
@@ -79,7 +87,7 @@ struct RunsListCommand: AsyncParsableCommand {
                     .init(run.shortID), .init(run.job ?? run.name ?? "-"),
                     .init(run.status.rawValue, color: Formatting.statusColor(run.status)), .init(run.trigger?.rawValue ?? "-"),
                     .init(Formatting.timestamp(millis: run.startTime)), .init(Formatting.duration(millis: run.durationMillis)),
-                    .init(shown.map { "\($0.key)=\(Formatting.number($0.value))" }.joined(separator: " ")),
+                    .init(Formatting.metricPairs(shown)),
                 ])
             }
             Console.shared.write(table.render { Console.shared.paint($0, $1) })

@@ -44,15 +44,15 @@ struct RunsShowCommand: AsyncParsableCommand {
             }
             let params = try tracker.params(of: run.id)
             let metrics = try tracker.latestMetrics(of: run.id)
-            c.write("\(c.paint("run \(run.id)", .bold))  \(run.job ?? run.name ?? "")  \(c.paint(run.status.rawValue, Formatting.statusColor(run.status)))\(run.outcome.map { " (\($0.rawValue))" } ?? "")\n")
+            c.write("\(c.paint("run \(run.id)", .bold))  \(TextEscaping.terminal(run.job ?? run.name ?? ""))  \(c.paint(run.status.rawValue, Formatting.statusColor(run.status)))\(run.outcome.map { " (\($0.rawValue))" } ?? "")\n")
             var facts = ["trigger \(run.trigger?.rawValue ?? "-")", "started \(Formatting.timestamp(millis: run.startTime))",
                          "took \(Formatting.duration(millis: run.durationMillis))"]
             if let sha = run.specSHA256 { facts.append("spec \(sha.prefix(12))") }
             if let git = run.gitCommit { facts.append("git \(git.prefix(10))") }
             c.write(facts.joined(separator: " · ") + "\n")
-            if let message = run.message { c.write("\(c.paint("message", .bold)): \(message)\n") }
-            if !params.isEmpty { c.write("\(c.paint("params", .bold)): \(params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n") }
-            if !metrics.isEmpty { c.write("\(c.paint("metrics", .bold)): \(metrics.map { "\($0.key)=\(Formatting.number($0.value))" }.joined(separator: " "))\n") }
+            if let message = run.message { c.write("\(c.paint("message", .bold)): \(TextEscaping.terminal(message, keepingLineBreaks: true))\n") }
+            if !params.isEmpty { c.write("\(c.paint("params", .bold)): \(Formatting.pairs(params))\n") }
+            if !metrics.isEmpty { c.write("\(c.paint("metrics", .bold)): \(Formatting.metricPairs(metrics))\n") }
             guard !children.isEmpty else { return }
             c.write("\n")
             var table = TextTable([.init("STAGE"), .init("ATTEMPT", .right), .init("STATUS"), .init("OUTCOME"), .init("EXIT", .right),
@@ -65,15 +65,15 @@ struct RunsShowCommand: AsyncParsableCommand {
             }
             c.write(table.render { c.paint($0, $1) })
             for child in children where child.outcome != .skipped {
-                c.write("\n\(c.paint(child.stage ?? "-", .bold)) attempt \(child.attempt ?? 0), run \(child.shortID)\n")
+                c.write("\n\(c.paint(TextEscaping.terminal(child.stage ?? "-"), .bold)) attempt \(child.attempt ?? 0), run \(child.shortID)\n")
                 let childParams = try tracker.params(of: child.id)
                 let childMetrics = try tracker.latestMetrics(of: child.id)
                 let tags = try tracker.tags(of: child.id).filter { !$0.key.hasPrefix("mlflow.") && !["mlops.job", "mlops.stage", "mlops.attempt", "mlops.trigger"].contains($0.key) }
-                if !childParams.isEmpty { c.write("  params:    \(childParams.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n") }
-                if !childMetrics.isEmpty { c.write("  metrics:   \(childMetrics.map { "\($0.key)=\(Formatting.number($0.value))" }.joined(separator: " "))\n") }
-                if !tags.isEmpty { c.write("  tags:      \(tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n") }
+                if !childParams.isEmpty { c.write("  params:    \(Formatting.pairs(childParams))\n") }
+                if !childMetrics.isEmpty { c.write("  metrics:   \(Formatting.metricPairs(childMetrics))\n") }
+                if !tags.isEmpty { c.write("  tags:      \(Formatting.pairs(tags))\n") }
                 let models = try tracker.loggedModels(of: child.id)
-                if !models.isEmpty { c.write("  models:    \(models.map { "\($0.name) \($0.uri) (\($0.status))" }.joined(separator: ", "))\n") }
+                if !models.isEmpty { c.write("  models:    \(TextEscaping.terminal(models.map { "\($0.name) \($0.uri) (\($0.status))" }.joined(separator: ", ")))\n") }
                 if let uri = child.artifactURI {
                     let files = Self.artifacts(in: uri)
                     c.write("  artifacts: \(uri)\(files.isEmpty ? "" : " (\(files.joined(separator: ", ")))")\n")
