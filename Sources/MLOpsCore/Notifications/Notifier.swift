@@ -19,6 +19,11 @@ public struct Notifier: Sendable {
         public var pending = 0
     }
 
+    /// Long enough for every target's attempt to time out, and some.
+    var claimLease: Int64 {
+        (spec.notify + spec.jobs.flatMap(\.notify)).reduce(30_000) { $0 + $1.timeout.milliseconds }
+    }
+
     func targets(for row: Outbox.Pending) -> [NotifyTarget] {
         let job = row.job.flatMap { spec.job(named: $0) }?.notify ?? []
         return (spec.notify + job).filter { $0.wants(row.event) }
@@ -31,8 +36,10 @@ public struct Notifier: Sendable {
         var report = Report()
         while true {
             let now = store.nowMillis()
-            let due = (try? store.read { try Outbox.due($0, now: now) }) ?? []
-            for row in due { await deliver(row, report: &report) }
+            // One row at a time, claimed for as long as all its attempts could take.
+            while let row = (try? store.write({ try Outbox.claimDue($0, now: now, lease: claimLease, limit: 1) }))?.first {
+                await deliver(row, report: &report)
+            }
             let waiting = try? store.read { try Outbox.waiting($0) }
             report.pending = waiting?.count ?? 0
             guard let next = waiting?.next else { return report }
@@ -51,6 +58,7 @@ public struct Notifier: Sendable {
             if let error { errors.append("\(target.name): \(error)") } else { delivered.append(target.name) }
             if error == nil { report.delivered += 1 } else { report.failedAttempts += 1 }
             try? store.write { tx in
+                if error == nil { try Outbox.markDelivered(tx, id: row.id, to: target.name) }
                 try AuditLog.record(tx, entityType: "notification", entityID: String(row.id), action: "deliver",
                                     from: row.event, to: error == nil ? "delivered" : "failed",
                                     detail: "\(target.name) attempt \(row.attempts + 1)" + (error.map { ": \($0)" } ?? ""))

@@ -15,10 +15,14 @@ public enum Outbox {
         payload["summary"] = summary
         payload["job"] = job
         payload["model"] = model
-        let text = JSONWriter.text(payload)
         try tx.db.execute(sql: """
-            INSERT INTO notifications (time, event, job, model, summary, payload, next_attempt_time) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [now, event.rawValue, job, model, summary, text, now])
+            INSERT INTO notifications (time, event, job, model, summary, payload, next_attempt_time) VALUES (?, ?, ?, ?, ?, '{}', ?)
+            """, arguments: [now, event.rawValue, job, model, summary, now])
+        // The id travels in the payload: a receiver that gets an event twice (its answer was lost,
+        // or the sender died before recording it) knows it by the id.
+        let id = tx.db.lastInsertedRowID
+        payload["id"] = id
+        try tx.db.execute(sql: "UPDATE notifications SET payload = ? WHERE id = ?", arguments: [JSONWriter.text(payload), id])
     }
 
     /// One row of the outbox.
@@ -36,12 +40,26 @@ public enum Outbox {
         public var last_error: String?
     }
 
-    /// What is due for delivery at `now`, oldest first.
-    public static func due(_ tx: StoreTransaction, now: Int64, limit: Int = 100) throws -> [Pending] {
-        try Pending.fetchAll(tx.db, sql: """
+    /// What is due for delivery at `now`, oldest first, claimed for `lease` milliseconds: another
+    /// process delivering the same outbox (a run and `mlops serve` both do) skips it, and if this
+    /// one dies the rows come due again when the lease ends.
+    public static func claimDue(_ tx: StoreTransaction, now: Int64, lease: Int64, limit: Int = 100) throws -> [Pending] {
+        let rows = try Pending.fetchAll(tx.db, sql: """
             SELECT id, time, event, job, model, summary, payload, state, attempts, delivered_to, last_error
             FROM notifications WHERE state = 'pending' AND next_attempt_time <= ? ORDER BY id LIMIT ?
             """, arguments: [now, limit])
+        for row in rows {
+            try tx.db.execute(sql: "UPDATE notifications SET next_attempt_time = ? WHERE id = ?", arguments: [now + lease, row.id])
+        }
+        return rows
+    }
+
+    /// Records one receiver's delivery at once, so a sender that dies after it does not send it there again.
+    public static func markDelivered(_ tx: StoreTransaction, id: Int64, to target: String) throws {
+        try tx.db.execute(sql: """
+            UPDATE notifications SET delivered_to = json_insert(delivered_to, '$[#]', ?)
+            WHERE id = ? AND NOT EXISTS (SELECT 1 FROM json_each(delivered_to) WHERE value = ?)
+            """, arguments: [target, id, target])
     }
 
     /// How many notifications wait, and when the next one is due.
