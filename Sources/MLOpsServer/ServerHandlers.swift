@@ -64,11 +64,17 @@ struct ServerHandlers: Sendable {
         // Score every row before recording any, so a bad row refuses the whole batch.
         let scored = try decoded.rows.map { try score($0, route: route) }
         var answers: [String] = []
+        var entries: [PredictionLog.Entry] = []
         answers.reserveCapacity(scored.count)
+        entries.reserveCapacity(scored.count)
         for item in scored {
-            let id = try record(item.entity, item.served, item.score, route: route, now: now)
+            let id = try writer.nextID()
+            entries.append(entry(id, item.entity, item.served, item.score, route: route, now: now))
             answers.append(answer(id: id, entity: item.entity, version: item.served.version, score: item.score))
         }
+        // Answered once recorded: an acknowledged prediction is never lost.
+        try await writer.commit(entries)
+        for item in scored { item.served.counter.increment() }
         if decoded.isBatch {
             return JSONResponse.ok(#"{"model":\#(JSONResponse.quote(name)),"predictions":[\#(answers.joined(separator: ","))]}"#)
         }
@@ -84,12 +90,9 @@ struct ServerHandlers: Sendable {
         }
     }
 
-    func record(_ entity: String?, _ served: ServingCatalog.Served, _ score: Double, route: ServingCatalog.Route, now: Int64) throws -> Int64 {
-        let id = try writer.nextID()
-        writer.append(.init(id: id, runID: "serve", model: route.model, version: served.version, entity: entity ?? "request:\(id)",
-                            score: score, time: now, rolloutID: route.candidate != nil ? route.rolloutID : nil))
-        served.counter.increment()
-        return id
+    func entry(_ id: Int64, _ entity: String?, _ served: ServingCatalog.Served, _ score: Double, route: ServingCatalog.Route, now: Int64) -> PredictionLog.Entry {
+        .init(id: id, runID: "serve", model: route.model, version: served.version, entity: entity ?? "request:\(id)",
+                     score: score, time: now, rolloutID: route.candidate != nil ? route.rolloutID : nil)
     }
 
     func answer(id: Int64, entity: String?, version: Int, score: Double) -> String {
@@ -102,7 +105,6 @@ struct ServerHandlers: Sendable {
     func feedback(_ request: Request) async throws -> Response {
         var request = request
         let feedback = try FeedbackRequest(try await request.jsonObject(limit: configuration.maxBodyBytes))
-        writer.flush()
         do {
             let id = try PredictionLog(store: store).recordOutcome(feedback.target, label: feedback.label,
                                                                    observedTime: feedback.observedTime ?? store.nowMillis())
