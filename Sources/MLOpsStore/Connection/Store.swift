@@ -17,12 +17,16 @@ public final class Store: Sendable {
     package let database: any DatabaseWriter
     /// Where "now" comes from for what this store records.
     public let clock: any TimeSource
+    /// Room to record a failure when the disk is full.
+    let reserve: DiskReserve
 
     public init(path: String, access: Access = .single, clock: any TimeSource = WallClock.process) throws {
         self.path = path
         self.clock = clock
+        reserve = DiskReserve(besides: path)
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        reserve.ensure()
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.journalMode = .wal

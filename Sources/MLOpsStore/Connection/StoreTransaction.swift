@@ -19,8 +19,21 @@ public struct StoreTransaction {
 
 extension Store {
     /// Runs `body` in one write transaction: committed when it returns, rolled back when it throws.
+    ///
+    /// When the disk is full the reserve is freed and the change tried once more, so that what a
+    /// failure needs recorded (a stage's end, a run's FAILED) is recorded; past that the error
+    /// says which disk and what to do, and nothing already recorded is touched.
     public func write<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try database.write { try body(StoreTransaction($0, clock: clock)) }
+        do {
+            return try database.write { try body(StoreTransaction($0, clock: clock)) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            guard reserve.release() else { throw StoreError.diskFull(path) }
+            do {
+                return try database.write { try body(StoreTransaction($0, clock: clock)) }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+                throw StoreError.diskFull(path)
+            }
+        }
     }
 
     /// Runs `body` on one consistent snapshot of the store.
