@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // posix_spawn with a new process group, and pidfd: the two things Foundation's Process cannot do.
@@ -85,6 +86,12 @@ let package = Package(
         .testTarget(name: "MLOpsTextTests", dependencies: ["MLOpsText"]),
         .testTarget(name: "MLOpsCoreTests", dependencies: ["MLOpsCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["mlops", "MLOpsCore"]),
+        // Properties checked against an independent oracle (strtod, a minute-by-minute walk, the
+        // parser itself), and the inputs the fuzzers once crashed on (fuzz/Regressions).
+        .testTarget(
+            name: "PropertyTests",
+            dependencies: ["MLOpsCore", "MLOpsLearn", "MLOpsStore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

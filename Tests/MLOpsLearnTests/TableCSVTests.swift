@@ -61,6 +61,17 @@ import Testing
         }
     }
 
+    /// Found by the CSV fuzzer (fuzz/Regressions/FuzzCSV): a carriage return alone after a quoted
+    /// field ended a record, so there were more records than lines and the reader wrote past its
+    /// buffer. Now it is refused, as text after a closing quote.
+    @Test func aLoneCarriageReturnAfterAQuoteIsRefusedNotOverrun() throws {
+        let input = Data("id,&[`0\n,\"1:`\"\r,\n9,".utf8)
+        #expect(throws: TableCSV.ParseError.self) { try TableCSV.read(input) }
+        // CRLF after a quoted field still ends the record.
+        let table = try TableCSV.read(Data("a,b\r\n\"x\",1\r\n\"y\",2\r\n".utf8))
+        #expect(table.categorical("a") == ["x", "y"] && table.numeric("b") == [1, 2])
+    }
+
     @Test func blankLinesAndWindowsLineEndsAreRecordsOfNothing() throws {
         let table = try TableCSV.read(Data("a,b\r\n1,2\r\n\r\n3,4\r\n\r".utf8))
         #expect(table.numeric("a") == [1, 3] && table.numeric("b") == [2, 4])

@@ -475,7 +475,7 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"instants": total, "cases": rows, "held": checks.held, "broken": {k: len(v) for k, v in checks.broken.items()},
                        "full_disk": full_disk, "many_writers": writers}, f)
-    return 1 if checks.broken else 0
+    return 1 if any(checks.broken.values()) else 0
 
 
 if __name__ == "__main__":

@@ -198,6 +198,11 @@ public enum TableCSV {
         var rows = 0
         while try cursor.record(into: &record) {
             if record.count == 1, record[0].isEmpty { continue }
+            // Records end at newlines, so there are at most `expectedRows`; checked, not assumed,
+            // since the buffers below are written without bounds checks.
+            guard rows < expectedRows else {
+                throw ParseError(line: cursor.recordLine, column: nil, message: "more records than lines; a carriage return may end a line on its own")
+            }
             guard record.count == names.count else {
                 throw ParseError(line: cursor.recordLine, column: nil, message: "\(record.count) fields, the header has \(names.count)")
             }
@@ -260,7 +265,10 @@ public enum TableCSV {
                     }
                     fields.append(Field(start: start, end: i, escapedQuotes: escaped))
                     position = i + 1
-                    guard position >= end || bytes[position] == UInt8(ascii: ",") || bytes[position] == 10 || bytes[position] == 13 else {
+                    // A record ends at a newline (or CRLF); a lone carriage return is not a line end here
+                    // any more than in an unquoted field.
+                    let lineEnd = position < end && (bytes[position] == 10 || (bytes[position] == 13 && (position + 1 == end || bytes[position + 1] == 10)))
+                    guard position >= end || bytes[position] == UInt8(ascii: ",") || lineEnd else {
                         throw ParseError(line: line, column: nil, message: "text after a closing quote; quote the whole field and double the quote")
                     }
                 } else {
