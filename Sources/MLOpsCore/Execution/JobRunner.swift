@@ -10,12 +10,12 @@ public final class JobRunner: Sendable {
     public let tracker: Tracker
     public let catalog: StageCatalog
     /// Where command stages reach MLflow's API for this workspace (see `StageContext.trackingURI`).
-    public let trackingURI: String?
+    public let tracking: TrackingEndpoint?
     let report: @Sendable (RunEvent) -> Void
 
-    public init(workspace: Workspace, spec: JobsFile, store: Store, catalog: StageCatalog = .standard, trackingURI: String? = nil,
+    public init(workspace: Workspace, spec: JobsFile, store: Store, catalog: StageCatalog = .standard, tracking: TrackingEndpoint? = nil,
                 report: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
-        self.trackingURI = trackingURI
+        self.tracking = tracking
         self.workspace = workspace
         self.spec = spec
         self.store = store
@@ -49,7 +49,9 @@ public final class JobRunner: Sendable {
         }
         let (params, rerunOf, reusable) = try resolveParams(request, job: job)
         try OrphanReaper.reap(store)
+        StartupTrace.mark("orphans reaped")
         let parent = try start(request, job: job, params: params, rerunOf: rerunOf)
+        StartupTrace.mark("lease taken, run recorded")
         let maxParallel = max(1, request.maxParallel ?? job.maxParallel ?? ProcessInfo.processInfo.activeProcessorCount)
         report(.jobStarted(runID: parent.id, job: job.name, stages: job.stages.count, maxParallel: maxParallel))
         let heartbeat = Task { [store] in
@@ -73,6 +75,7 @@ public final class JobRunner: Sendable {
         let message: String? = cancelled ? "stopped by request"
             : failures.isEmpty ? nil
             : failures.map { "\($0.name): \($0.message ?? $0.outcome.rawValue)" }.joined(separator: "; ")
+        StartupTrace.mark("stages done")
         let finished = try recordEnd(parent.id, job: job, outcome: outcome, message: message, failures: failures)
         report(.jobFinished(run: finished))
         return JobRunResult(run: finished, stages: results)

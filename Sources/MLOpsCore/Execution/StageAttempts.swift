@@ -83,6 +83,7 @@ extension JobRunner {
             var termination = termination
             if let reportError, termination == .succeeded { termination = .failed(reportError, exitCode: nil) }
             let outcome = termination.outcome
+            StartupTrace.mark("\(stage.name): ended")
             let ended = store.nowMillis()
             let runID = run.id
             do {
@@ -110,11 +111,13 @@ extension JobRunner {
             return Done(name: stage.name, outcome: .failed, message: "cannot record the attempt: \(error)", runID: nil, artifacts: nil, attempts: attempt)
         }
         report(.stageStarted(stage: stage.name, attempt: attempt, runID: run.id))
+        StartupTrace.mark("\(stage.name): recorded, starting")
 
         var echo: (@Sendable (Console.Stream, Substring) -> Void)?
         if let prefix {
             echo = { @Sendable stream, line in Console.shared.write(prefix + String(line) + "\n", to: stream) }
         }
+        let trackingURI: String? = if case .command = stage.action { await tracking?.uri() } else { nil }
         let context = StageContext(
             job: job.name, stage: stage.name, attempt: attempt, runID: run.id, parentRunID: parent.id,
             experimentID: parent.experimentID, workspace: workspace, store: store, runDirectory: runDirectory, artifactsDirectory: artifacts,

@@ -40,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try options.loadSpec()
+        StartupTrace.mark("spec loaded")
         var overrides: [String: SpecValue] = [:]
         for pair in params {
             guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
@@ -50,13 +51,22 @@ struct RunCommand: AsyncParsableCommand {
         }
         let request = RunRequest(job: job, params: overrides, trigger: trigger, rerunOf: rerun, onlyFailed: onlyFailed,
                                  maxParallel: maxParallel, echo: !quiet)
-        let store = try await reportingErrors { try options.openStore() }
-        let printer = ProgressPrinter()
         // Command stages get MLflow's API on a loopback port, so a script's `mlflow.log_metric`
-        // lands in its own stage run; built-in stages need none.
-        let tracking = spec.job(named: job).map(Self.hasCommandStage) == true
-            ? try? await EmbeddedTrackingServer.start(store: store, workspace: options.resolved) : nil
-        let runner = JobRunner(workspace: options.resolved, spec: spec, store: store, trackingURI: tracking?.uri) { printer.print($0) }
+        // lands in its own stage run; built-in stages need none. It starts on its own store
+        // connection while this one opens and records the run; the first command stage waits for it.
+        let workspace = options.resolved
+        let starting: Task<EmbeddedTrackingServer?, Never>? = spec.job(named: job).map(Self.hasCommandStage) == true
+            ? Task {
+                let server = try? await EmbeddedTrackingServer.start(store: Store(path: workspace.storePath, access: .concurrentReaders),
+                                                                     workspace: workspace)
+                StartupTrace.mark("tracking endpoint listening")
+                return server
+            } : nil
+        let store = try await reportingErrors { try options.openStore() }
+        StartupTrace.mark("store open")
+        let printer = ProgressPrinter()
+        let tracking = starting.map { task in TrackingEndpoint { await task.value?.uri } }
+        let runner = JobRunner(workspace: workspace, spec: spec, store: store, tracking: tracking) { printer.print($0) }
 
         let stop = StopSignals()
         let task = Task { try await runner.run(request) }
@@ -71,11 +81,14 @@ struct RunCommand: AsyncParsableCommand {
             printError(error.description)
             throw ExitCode(CLIError.invalidInputCode)
         }
-        await tracking?.stop()
+        StartupTrace.mark("job done")
+        await starting?.value?.stop()
+        StartupTrace.mark("tracking endpoint stopped")
         if let signal = stop.received { throw ExitCode(128 + signal) }
         // The run is recorded; announcing it cannot change its outcome. What is not delivered in
         // a few seconds is retried by the next mlops process.
         await Notifier(store: store, spec: spec).deliverPending(budget: .seconds(3))
+        StartupTrace.mark("notifications delivered")
         throw ExitCode(result.run.status == .finished ? 0 : CLIError.failureCode)
     }
 }
