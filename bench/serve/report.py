@@ -24,7 +24,10 @@ def row(name, label):
     errors = int(r["errors"]) + int(r["timeouts"]) + int(r["connect"]) + int(r["read"]) + int(r["write"])
     return f"| {label} | {float(r['rps']):,.0f} | {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {float(r['max_ms']):.1f} | {errors} |"
 
-m, s, f = rows.get("mlops", {}), rows.get("mlops-switch", {}), rows.get("fastapi", {})
+steady = [rows[k] for k in ("mlops-1", "mlops-2", "mlops-3") if k in rows]
+# The figures are the median run's; the targets must hold in every run.
+m = sorted(steady, key=lambda r: float(r["rps"]))[len(steady) // 2] if steady else rows.get("mlops", {})
+s, f = rows.get("mlops-switch", {}), rows.get("fastapi", {})
 def met(cond):
     return "yes" if cond else "**no**"
 lines = [
@@ -37,7 +40,9 @@ lines = [
     "",
     "| server | requests/s | p50 ms | p99 ms | max ms | errors (non-2xx, socket) |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
-    row("mlops", "mlops serve"),
+    row("mlops-1", "mlops serve, run 1"),
+    row("mlops-2", "mlops serve, run 2"),
+    row("mlops-3", "mlops serve, run 3"),
     row("mlops-switch", "mlops serve, blue-green switch to v2 then rollback to v1 during the run"),
     row("fastapi", "FastAPI + uvicorn + scikit-learn"),
     "",
@@ -46,20 +51,27 @@ if m:
     lines += [
         "| figure | measured | target | met |",
         "| --- | --- | --- | --- |",
-        f"| requests/s, one row | {float(m['rps']):,.0f} | ≥ 20,000 | {met(float(m['rps']) >= 20000)} |",
-        f"| p99 latency | {float(m['p99_ms']):.2f} ms | < 5 ms | {met(float(m['p99_ms']) < 5)} |",
+        f"| requests/s, one row (median run; lowest {min(float(r['rps']) for r in steady):,.0f}) | {float(m['rps']):,.0f} | ≥ 30,000 in each run | {met(all(float(r['rps']) >= 30000 for r in steady))} |",
+        f"| p99 latency (median run; highest {max(float(r['p99_ms']) for r in steady):.2f} ms) | {float(m['p99_ms']):.2f} ms | < 5 ms in each run | {met(all(float(r['p99_ms']) < 5 for r in steady))} |",
     ]
     if s:
         errs = sum(int(s[k]) for k in ("errors", "timeouts", "connect", "read", "write"))
         lines.append(f"| errors during the switch and rollback | {errs} | 0 | {met(errs == 0)} |")
-        lines.append(f"| requests/s during the switch | {float(s['rps']):,.0f} | ≥ 20,000 | {met(float(s['rps']) >= 20000)} |")
+        lines.append(f"| requests/s during the switch | {float(s['rps']):,.0f} | ≥ 30,000 | {met(float(s['rps']) >= 30000)} |")
     if f:
         lines.append(f"| against FastAPI + uvicorn | {float(m['rps']) / float(f['rps']):.0f}× the requests/s, p99 {float(f['p99_ms']) / max(0.001, float(m['p99_ms'])):.0f}× lower | | |")
     rec = rows.get("recorded")
     if rec:
-        answered = int(m.get("requests", 0)) + int(s.get("requests", 0))
-        lines += ["", f"Predictions recorded by the server: {int(rec['predictions']):,}, by versions {rec['versions']}; the two measured runs "
-                  f"got {answered:,} answers, the rest are the warm-up's."]
+        answered = sum(int(r.get("requests", 0)) for r in steady + [s, rows.get("profiled", {})])
+        lines += ["", f"Predictions recorded by the server: {int(rec['predictions']):,}, by versions {rec['versions']}; the measured runs "
+                  f"got {answered:,} answers (the rest are the warm-ups'): every answer was recorded before it was sent."]
+    folder = __import__("os").path.dirname(results)
+    for name, title in (("profile-dso.txt", "by library"), ("profile-sym.txt", "by function")):
+        p = __import__("os").path.join(folder, name)
+        if __import__("os").path.exists(p) and open(p).read().strip():
+            lines += ["", f"Where the server's CPU time goes under this load (`perf record -e cpu-clock`, 10 s, {title}):", "", "```"]
+            lines += [l.rstrip()[:120] for l in open(p) if l.strip()]
+            lines += ["```"]
     lines.append("")
 
 text = open(path).read() if __import__("os").path.exists(path) else ""

@@ -39,8 +39,21 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let workspace = options.resolved
+        // Command stages get MLflow's API on a loopback port, so a script's `mlflow.log_metric`
+        // lands in its own stage run; built-in stages need none. With a core to spare it starts
+        // before the spec is read (and is stopped if no stage needs it), on its own store
+        // connection, while this one opens and records the run; the first command stage waits for it.
+        var starting = ProcessInfo.processInfo.activeProcessorCount > 1 && FileManager.default.fileExists(atPath: workspace.specPath)
+            ? Self.startTracking(workspace) : nil
         let spec = try options.loadSpec()
         StartupTrace.mark("spec loaded")
+        if spec.job(named: job).map(Self.hasCommandStage) == true {
+            starting = starting ?? Self.startTracking(workspace)
+        } else if let unneeded = starting {
+            starting = nil
+            Task { await unneeded.value?.stop() }
+        }
         var overrides: [String: SpecValue] = [:]
         for pair in params {
             guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
@@ -51,21 +64,11 @@ struct RunCommand: AsyncParsableCommand {
         }
         let request = RunRequest(job: job, params: overrides, trigger: trigger, rerunOf: rerun, onlyFailed: onlyFailed,
                                  maxParallel: maxParallel, echo: !quiet)
-        // Command stages get MLflow's API on a loopback port, so a script's `mlflow.log_metric`
-        // lands in its own stage run; built-in stages need none. It starts on its own store
-        // connection while this one opens and records the run; the first command stage waits for it.
-        let workspace = options.resolved
-        let starting: Task<EmbeddedTrackingServer?, Never>? = spec.job(named: job).map(Self.hasCommandStage) == true
-            ? Task {
-                let server = try? await EmbeddedTrackingServer.start(store: Store(path: workspace.storePath, access: .concurrentReaders),
-                                                                     workspace: workspace)
-                StartupTrace.mark("tracking endpoint listening")
-                return server
-            } : nil
         let store = try await reportingErrors { try options.openStore() }
         StartupTrace.mark("store open")
         let printer = ProgressPrinter()
         let tracking = starting.map { task in TrackingEndpoint { await task.value?.uri } }
+        let started = starting
         let runner = JobRunner(workspace: workspace, spec: spec, store: store, tracking: tracking) { printer.print($0) }
 
         let stop = StopSignals()
@@ -82,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(CLIError.invalidInputCode)
         }
         StartupTrace.mark("job done")
-        await starting?.value?.stop()
+        await started?.value?.stop()
         StartupTrace.mark("tracking endpoint stopped")
         if let signal = stop.received { throw ExitCode(128 + signal) }
         // The run is recorded; announcing it cannot change its outcome. What is not delivered in
@@ -94,6 +97,15 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 extension RunCommand {
+    static func startTracking(_ workspace: Workspace) -> Task<EmbeddedTrackingServer?, Never> {
+        Task {
+            let server = try? await EmbeddedTrackingServer.start(store: Store(path: workspace.storePath, access: .concurrentReaders),
+                                                                 workspace: workspace)
+            StartupTrace.mark("tracking endpoint listening")
+            return server
+        }
+    }
+
     static func hasCommandStage(_ job: JobSpec) -> Bool {
         job.stages.contains { if case .command = $0.action { true } else { false } }
     }
