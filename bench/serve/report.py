@@ -65,6 +65,14 @@ if m:
         answered = sum(int(r.get("requests", 0)) for r in steady + [s, rows.get("profiled", {})])
         lines += ["", f"Predictions recorded by the server: {int(rec['predictions']):,}, by versions {rec['versions']}; the measured runs "
                   f"got {answered:,} answers (the rest are the warm-ups'): every answer was recorded before it was sent."]
+    lines += ["", "What bounds it, from the profile below: wrk takes one of the two cores, and the server spends about 60 µs "
+              "of the other a request: SQLite inserting the prediction (a row and four index entries) ~12%, the kernel "
+              "(socket reads and writes, wake-ups) ~17%, retain/release ~12%, malloc/free ~5%. Since issue 14 a request "
+              "is answered only once its prediction has committed (group commit; before, up to 50 ms of acknowledged "
+              "predictions were lost to a kill -9): that moved p99 from ~7.3 ms to ~9 ms. Tried and reverted: "
+              "checkpointing the WAL from a connection of its own in PASSIVE mode (p99 5.4 and 6.0 ms in two runs, but "
+              "one run stalled 1.2 s as the never-reset WAL grew), and with a RESTART past 32 MB (p99 ~50 ms). Not "
+              "tried yet: fewer indexes on the rows serve writes, one allocation less a request, wrk on another machine."]
     folder = __import__("os").path.dirname(results)
     for name, title in (("profile-dso.txt", "by library"), ("profile-sym.txt", "by function")):
         p = __import__("os").path.join(folder, name)
