@@ -147,4 +147,41 @@ struct ServerTests {
         // After the switch every answer comes from v1.
         for i in 0..<30 { #expect(try await server.predict("after-\(i)").json["version"] as? Int == 1) }
     }
+
+    /// An answered prediction is a recorded one: killed with SIGKILL right after its last answer,
+    /// the server has every prediction it acknowledged in the store (they used to wait up to 50 ms
+    /// in a buffer, and a kill lost them).
+    @Test func everyAcknowledgedPredictionSurvivesAKill() async throws {
+        let server = try start()
+        defer { server.cli.remove() }
+        var acknowledged: [Int64: String] = [:]
+        try await withThrowingTaskGroup(of: [(Int64, String)].self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    var ids: [(Int64, String)] = []
+                    for i in 0..<60 {
+                        let entity = "k\(worker)-\(i)"
+                        let answer = try await server.predict(entity)
+                        if let id = answer.json["prediction_id"] as? Int { ids.append((Int64(id), entity)) }
+                    }
+                    return ids
+                }
+            }
+            for try await ids in group { for (id, entity) in ids { acknowledged[id] = entity } }
+        }
+        kill(server.process.pid, SIGKILL)
+        _ = server.process.wait()
+        #expect(acknowledged.count == 240)
+        let recorded = try Self.servedPredictions(in: server.cli.root + "/experiments/mlops.sqlite")
+        let missing = acknowledged.filter { recorded[$0.key] != $0.value }
+        #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged predictions are not in the store")
+    }
+
+    static func servedPredictions(in path: String) throws -> [Int64: String] {
+        let store = try Store(path: path)
+        return try store.database.read { db in
+            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, entity_id FROM predictions WHERE run_uuid = 'serve'")
+                .map { (($0["id"] as Int64), ($0["entity_id"] as String)) })
+        }
+    }
 }
