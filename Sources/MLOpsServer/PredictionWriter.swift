@@ -68,14 +68,12 @@ final class PredictionWriter: Service, Sendable {
                 defer { queue.entries.removeAll(keepingCapacity: true); queue.waiters.removeAll(keepingCapacity: true) }
                 return (queue.entries, queue.waiters, queue.stopped)
             }
-            if !batch.isEmpty {
-                do {
-                    _ = try log.record(batch)
-                    for waiter in waiters { waiter.resume() }
-                } catch {
-                    logger.error("cannot record \(batch.count) predictions: \(error)")
-                    for waiter in waiters { waiter.resume(throwing: error) }
-                }
+            do {
+                if !batch.isEmpty { _ = try log.record(batch) }
+                for waiter in waiters { waiter.resume() }
+            } catch {
+                logger.error("cannot record \(batch.count) predictions: \(error)")
+                for waiter in waiters { waiter.resume(throwing: error) }
             }
             if stopped { break }
         }

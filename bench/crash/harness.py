@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """The crash harness: `kill -9` at random instants, then restart and check the invariants.
 
-Five cases (a job run, rollout transitions, the scheduler daemon firing, `mlops serve` recording
-predictions, `mlops outcomes import`), each killed at instants drawn uniformly over how long the
+Six cases (a job run, rollout transitions, the scheduler daemon firing, the daemon's monitor
+starting retrains, `mlops serve` recording predictions, `mlops outcomes import`), each killed at instants drawn uniformly over how long the
 same work takes when left alone. After every kill the harness starts `mlops` again (its first
 command reaps what the dead process left) and checks, with Python's own sqlite3 reading the store:
 
   running     no run is still RUNNING once its process is gone
   aliases     every alias points at a READY version whose files match their checksums
   rollouts    an in-flight rollout has the champion on its stable version
-  fires       no schedule fire was started twice (two runs of one fire never overlap)
+  fires       no schedule fire was started twice (two runs of one fire never overlap), and no
+              monitor trigger started two retrains or one inside the cooldown
   predictions no prediction was recorded twice; none that was acknowledged is missing
   outcomes    an import is all or nothing; no outcome twice
   notices     no notification reached the same receiver twice
@@ -252,6 +253,58 @@ jobs:
     return crashes, 2.0
 
 
+MONITOR_SPEC = ROLLOUT_SPEC.replace("notify:\n  - webhook: http://127.0.0.1:{port}/rollout\n", "") + """  retrain:
+    stages:
+      a: {{ shell: true, run: 'sleep 0.2; mlops log metric a 1' }}
+      b: {{ needs: [a], shell: true, run: 'sleep 0.2' }}
+monitors:
+  hit:
+    model: p
+    metric: hit_rate
+    baseline: 0.30
+    window: 7d
+    min_samples: 200
+    breaches_to_trigger: 1
+    cooldown: 2h
+    every: 1m
+    on_drop: {{ run: retrain }}
+"""
+
+
+def monitor_case(base, rng, checks, instants):
+    """The daemon killed while its monitor sees a drop and starts retrains: each instant is 3 h of
+    virtual time later (past the 2 h cooldown), with 300 new mature outcomes at a 5% hit rate
+    against a 30% baseline. Predictions and outcomes are staged with SQL: no command writes
+    predictions at a chosen time, and they are the monitor's input, not what is under test."""
+    ws = Workspace(f"{base}/monitor", MONITOR_SPEC.format(port=0))
+    ws.run("run", "weekly", "-q", check=True)
+    version = ws.query("SELECT version FROM registered_model_aliases WHERE name = 'p' AND alias = 'champion'")[0][0]
+    start = (int(time.time()) // 3600 + 24) * 3600 * 1000
+    crashes = 0
+    for i in range(instants):
+        now = start + i * 3 * 3_600_000
+        with sqlite3.connect(ws.store, timeout=30) as db:
+            for k in range(300):
+                cur = db.execute("""INSERT INTO predictions (run_uuid, model_name, model_version, entity_id, score, contacted, holdout, created_time)
+                                    VALUES ('harness', 'p', ?, ?, 0.5, 1, 0, ?)""", (version, f"m{i}-{k}", now - 2 * 86_400_000))
+                db.execute("INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time) VALUES (?, ?, ?, ?)",
+                           (cur.lastrowid, 1 if k % 20 == 0 else 0, now - 86_400_000, now - 86_400_000))
+        env = {"MLOPS_TIME_OFFSET_MS": str(now - int(time.time() * 1000))}
+        p = ws.start("scheduler", "--tick", "50ms", env=env)
+        crashes += kill_during(p, rng.uniform(0.2, 2.0))
+        ws.run("runs", "--json", env=env)
+        checks.store(ws, f"monitor #{i}")
+        triggered = ws.query("""SELECT t.value, COUNT(*) FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'mlops.monitor_run'
+                                WHERE r.kind = 'job' GROUP BY t.value HAVING COUNT(*) > 1""")
+        checks.expect("fires", not triggered, f"monitor #{i}: one trigger started {triggered}")
+        starts = [r[0] for r in ws.query("""SELECT r.start_time FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid
+                                            AND t.key = 'mlops.trigger' AND t.value = 'monitor' WHERE r.kind = 'job' ORDER BY 1""")]
+        close = [b - a for a, b in zip(starts, starts[1:]) if b - a < 2 * 3_600_000]
+        checks.expect("fires", not close, f"monitor #{i}: retrains {close} ms apart, inside the 2 h cooldown")
+    retrains = ws.query("SELECT COUNT(*) FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'mlops.trigger' AND t.value = 'monitor' WHERE r.kind = 'job'")[0][0]
+    return crashes, 2.0, retrains
+
+
 def check_fires(ws, checks, where):
     rows = ws.query("""SELECT t.value, r.run_uuid, r.status, r.start_time, COALESCE(r.end_time, 1 << 62)
                        FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'mlops.fire_time'
@@ -430,7 +483,7 @@ def main():
     base = tempfile.mkdtemp(prefix="mlops-crash-")
     checks = Checks()
     receiver = Receiver()
-    share = {"job-run": 0.27, "rollout": 0.23, "scheduler": 0.18, "serve": 0.16, "outcomes": 0.16}
+    share = {"job-run": 0.23, "rollout": 0.2, "scheduler": 0.15, "monitor": 0.12, "serve": 0.15, "outcomes": 0.15}
     n = {k: max(1, round(v * args.instants)) for k, v in share.items()}
     rows = []
     started = time.monotonic()
@@ -440,6 +493,11 @@ def main():
             crashes, window = case(base, rng, checks, n[name], receiver)
             rows.append((name, n[name], crashes, window, time.monotonic() - t))
             print(f"{name}: {n[name]} instants, {crashes} while running", file=sys.stderr, flush=True)
+        t = time.monotonic()
+        crashes, window, retrains = monitor_case(base, rng, checks, n["monitor"])
+        rows.append(("monitor", n["monitor"], crashes, window, time.monotonic() - t))
+        print(f"monitor: {n['monitor']} instants, {retrains} retrains started", file=sys.stderr, flush=True)
+        checks.expect("fires", retrains > 0, "monitor: no retrain was ever started: the case tests nothing")
         t = time.monotonic()
         crashes, window, serve_ws, acked = serve_case(base, rng, checks, n["serve"], receiver)
         rows.append(("serve", n["serve"], crashes, window, time.monotonic() - t))
