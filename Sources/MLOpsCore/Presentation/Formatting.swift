@@ -22,13 +22,6 @@ public enum Formatting {
         return String(format: "%04d-%02d-%02d %02d:%02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
     }
 
-    /// UTC in ISO 8601 with milliseconds, `2026-11-23T10:40:01.250Z`: for files other programs read.
-    public static func isoTimestamp(millis: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
-    }
-
     /// `key=value key=value`, sorted by key, escaped for a terminal.
     public static func pairs(_ pairs: some Sequence<(key: String, value: String)>) -> String {
         pairs.sorted { $0.key < $1.key }.map { TextEscaping.terminal("\($0.key)=\($0.value)") }.joined(separator: " ")

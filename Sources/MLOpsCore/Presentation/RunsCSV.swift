@@ -14,13 +14,16 @@ public enum RunsCSV {
         var columns = ["run_id", "name", "job", "status", "trigger", "start_time", "duration_ms"].map { TextTable.Column($0) }
         columns += params.map { .init("params.\($0)") } + metrics.map { .init("metrics.\($0)") } + tags.map { .init("tags.\($0)") }
         var table = TextTable(columns)
+        // One formatter for the file: UTC, ISO 8601 with milliseconds, for programs that read it.
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for run in runs {
             let detail = details[run.id] ?? RunDetails()
             let paramValues = Dictionary(detail.params.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
             let metricValues = Dictionary(detail.metrics.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
             let tagValues = Dictionary(detail.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
             var row: [String] = [run.id, run.name ?? "", run.job ?? "", run.status.rawValue, run.trigger?.rawValue ?? "",
-                                 run.startTime.map { Formatting.isoTimestamp(millis: $0) } ?? "", run.durationMillis.map(String.init) ?? ""]
+                                 run.startTime.map { iso.string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? "", run.durationMillis.map(String.init) ?? ""]
             row += params.map { paramValues[$0] ?? "" }
             row += metrics.map { metricValues[$0].map { $0.isNaN ? "NaN" : String($0) } ?? "" }
             row += tags.map { tagValues[$0] ?? "" }

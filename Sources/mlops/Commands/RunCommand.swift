@@ -61,7 +61,6 @@ struct RunCommand: AsyncParsableCommand {
         StartupTrace.mark("store open")
         let printer = ProgressPrinter()
         let tracking = starting.map { task in TrackingEndpoint { await task.value?.uri } }
-        let started = starting
         let runner = JobRunner(workspace: workspace, spec: spec, store: store, tracking: tracking) { printer.print($0) }
 
         let stop = StopSignals()
@@ -78,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(CLIError.invalidInputCode)
         }
         StartupTrace.mark("job done")
-        await started?.value?.stop()
+        await starting?.value?.stop()
         StartupTrace.mark("tracking endpoint stopped")
         if let signal = stop.received { throw ExitCode(128 + signal) }
         // The run is recorded; announcing it cannot change its outcome. What is not delivered in
