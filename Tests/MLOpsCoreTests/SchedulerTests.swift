@@ -85,13 +85,16 @@ struct SchedulerDaemonTests {
         let store = try Store(path: ws.workspace.storePath)
         let other = try Store(path: ws.workspace.storePath)
         let hour: Int64 = 3_600_000
-        let since = (WallClock.process.nowMillis() / hour - 3) * hour + 1
+        // One "now" for the whole test: read twice, it could fall either side of an hour (a run at
+        // hh:59:59 once found a fourth fire due).
+        let now = WallClock.process.nowMillis()
+        let since = (now / hour - 3) * hour + 1
         let a = daemon(ws, spec, store, since: since), b = daemon(ws, spec, other, since: since)
         try await a.register()
         try await b.register()
         // Both find the same fires due (catch-up latest: the newest starts, the others are missed).
-        async let first: Void = a.tick(now: WallClock.process.nowMillis())
-        async let second: Void = b.tick(now: WallClock.process.nowMillis())
+        async let first: Void = a.tick(now: now)
+        async let second: Void = b.tick(now: now)
         _ = await (first, second)
         await a.waitIdle()
         await b.waitIdle()
