@@ -110,8 +110,10 @@ public enum LoggedModelRecords {
     /// Metrics a run logged against models; the same point logged again replaces it.
     public static func logMetrics(_ tx: StoreTransaction, runID: String, _ metrics: [(modelID: String, metric: Metric)]) throws {
         let statement = try tx.db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest)
+            INSERT INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (model_id, key, step, timestamp, run_uuid) DO UPDATE SET
+                value = excluded.value, is_nan = excluded.is_nan, dataset_name = excluded.dataset_name, dataset_digest = excluded.dataset_digest
             """)
         for (modelID, metric) in metrics {
             let isNaN = metric.point.value.isNaN

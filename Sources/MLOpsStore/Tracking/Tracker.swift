@@ -198,7 +198,7 @@ public struct Tracker: Sendable {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE run_uuid = ?", arguments: [runID]) == true else {
             throw TrackingError("no run \(runID)")
         }
-        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)")
+        let statement = try db.cachedStatement(sql: "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
         let handle = statement.sqliteStatement
         var latest: [String: MetricPoint] = [:]
         // Keys repeat: convert each to a C string once, and let SQLite read it in place.
@@ -313,7 +313,7 @@ public struct Tracker: Sendable {
         let latest = try Row.fetchAll(db, sql: "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ?", arguments: [runID])
         guard !latest.isEmpty else { return }
         let points = latest.map (MetricPoint.init(row:))
-        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)")
+        let insert = try db.cachedStatement(sql: "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
         for p in points {
             try insert.execute(arguments: [parentID, p.key, p.value.isNaN ? 0 : p.value, p.timestamp, p.step, p.value.isNaN])
         }
