@@ -52,6 +52,25 @@ struct HitRateMonitorTests {
         #expect(try ws.count("SELECT COUNT(*) FROM notifications WHERE event = 'monitor_breach'") == 3)
     }
 
+    /// Two daemons on one store see the same breach: the trigger is a claim, so one of them starts
+    /// the retrain and the other is told it lost; after the cooldown a new breach may start one.
+    @Test func twoDaemonsSeeingOneBreachStartOneRetrain() throws {
+        let (ws, store, log, t0) = try setUp()
+        defer { ws.remove() }
+        let other = try Store(path: ws.workspace.storePath)
+        try outcomes(log, n: 1000, rate: 0.30, time: t0, prefix: "a")
+        _ = try monitor(store, baseline: .value(0.30)).evaluate(now: t0 + 2 * Self.day)
+        let start = RetrainPolicy.Decision(start: true, reason: "drop")
+        let cooldown = SpecDuration(milliseconds: 14 * Self.day)
+        let now = t0 + 3 * Self.day
+        let first = try MonitorCycle.recordTrigger(store, monitor: "hit", decision: start, runID: "one", now: now, cooldown: cooldown)
+        let second = try MonitorCycle.recordTrigger(other, monitor: "hit", decision: start, runID: "two", now: now, cooldown: cooldown)
+        #expect(first && !second)
+        #expect(try MonitorCycle.lastTriggers(store)["hit"]?.runID == "one")
+        #expect(try ws.count("SELECT COUNT(*) FROM audit_log WHERE entity_type = 'monitor' AND action = 'trigger_lost'") == 1)
+        #expect(try MonitorCycle.recordTrigger(other, monitor: "hit", decision: start, runID: "three", now: now + 15 * Self.day, cooldown: cooldown))
+    }
+
     @Test func aCUSUMSeesASmallLastingDropThatEachWindowMisses() throws {
         let (ws, store, log, t0) = try setUp()
         defer { ws.remove() }

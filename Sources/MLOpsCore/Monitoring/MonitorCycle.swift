@@ -76,10 +76,14 @@ public struct MonitorCycle: Sendable {
     }
 
     /// What came of a retrain the monitor asked for: the run it started, or why none started.
-    /// Only a start begins the cooldown.
-    public static func recordTrigger(_ store: Store, monitor: String, decision: RetrainPolicy.Decision, runID: String?, now: Int64) throws {
+    /// Only a start begins the cooldown, and a start is a claim: false when another process (a
+    /// second daemon on the store) started one within `cooldown`, and this one must not.
+    @discardableResult
+    public static func recordTrigger(_ store: Store, monitor: String, decision: RetrainPolicy.Decision, runID: String?, now: Int64,
+                                     cooldown: SpecDuration = .seconds(0)) throws -> Bool {
         try store.write { tx in
-            try MonitorRecords.recordTrigger(tx, monitor: monitor, started: decision.start, reason: decision.reason, runID: runID, now: now)
+            try MonitorRecords.recordTrigger(tx, monitor: monitor, started: decision.start, reason: decision.reason, runID: runID, now: now,
+                                             cooldown: cooldown.milliseconds)
         }
     }
 

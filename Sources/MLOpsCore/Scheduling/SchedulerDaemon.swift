@@ -184,8 +184,11 @@ public actor SchedulerDaemon {
             if let retrain = request, let job = spec.job(named: retrain.job) {
                 request?.params = paramsForFire(job, Self.date(now)).merging(retrain.params) { _, monitor in monitor }
             }
-            try MonitorCycle.recordTrigger(store, monitor: result.monitor.name, decision: decision, runID: request?.runID, now: now)
-            if let request {
+            let claimed = try MonitorCycle.recordTrigger(store, monitor: result.monitor.name, decision: decision, runID: request?.runID,
+                                                         now: now, cooldown: result.monitor.cooldown)
+            if !claimed {
+                log("retrain_refused", ["monitor": result.monitor.name, "reason": "another daemon started a retrain within the cooldown"])
+            } else if let request {
                 log("retrain_started", ["monitor": result.monitor.name, "job": request.job, "run": String(request.runID!.prefix(8)), "reason": decision.reason])
                 launch(request, why: "monitor")
             } else {

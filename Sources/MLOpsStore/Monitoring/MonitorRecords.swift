@@ -96,13 +96,27 @@ public enum MonitorRecords {
 
     /// What came of a retrain the monitor asked for, with its audit row. Only a start moves the
     /// trigger time (and so the cooldown).
-    public static func recordTrigger(_ tx: StoreTransaction, monitor: String, started: Bool, reason: String, runID: String?, now: Int64) throws {
-        try tx.db.execute(sql: """
-            UPDATE monitor_state SET last_trigger_time = CASE WHEN ? THEN ? ELSE last_trigger_time END,
-                last_trigger_run = COALESCE(?, last_trigger_run), last_trigger_reason = CASE WHEN ? THEN ? ELSE last_trigger_reason END,
-                last_decision = ?
-            WHERE monitor = ?
-            """, arguments: [started, now, runID, started, reason, reason, monitor])
+    /// Records what came of a breach. A start is a claim: it holds only if no trigger was recorded
+    /// within `cooldown` before `now`, so of two daemons that saw the same breach one starts the
+    /// retrain and the other is told it lost (false), whatever the order of their reads.
+    @discardableResult
+    public static func recordTrigger(_ tx: StoreTransaction, monitor: String, started: Bool, reason: String, runID: String?, now: Int64,
+                                     cooldown: Int64 = 0) throws -> Bool {
+        if started {
+            try tx.db.execute(sql: """
+                UPDATE monitor_state SET last_trigger_time = ?, last_trigger_run = COALESCE(?, last_trigger_run),
+                    last_trigger_reason = ?, last_decision = ?
+                WHERE monitor = ? AND (last_trigger_time IS NULL OR last_trigger_time <= ?)
+                """, arguments: [now, runID, reason, reason, monitor, now - cooldown])
+            guard tx.db.changesCount > 0 else {
+                try AuditLog.record(tx, entityType: "monitor", entityID: monitor, action: "trigger_lost", to: runID,
+                                    detail: "another process started a retrain within the cooldown")
+                return false
+            }
+        } else {
+            try tx.db.execute(sql: "UPDATE monitor_state SET last_decision = ? WHERE monitor = ?", arguments: [reason, monitor])
+        }
         try AuditLog.record(tx, entityType: "monitor", entityID: monitor, action: started ? "trigger" : "trigger_refused", to: runID, detail: reason)
+        return true
     }
 }
