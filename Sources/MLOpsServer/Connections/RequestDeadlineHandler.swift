@@ -71,16 +71,11 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.write(data, promise: promise)
     }
 
+    /// When a body being read must be complete; only a body's deadline moves.
     private func deadline() -> NIODeadline? {
-        switch phase {
-        case .awaitingHead:
-            return nil
-        case .readingBody(let started, let bytes):
-            let allowance = Int64(bytes / max(1, limits.bodyBytesPerSecond)) * 1_000_000_000
-            return started + .nanoseconds(limits.bodyTimeout.nanoseconds + allowance)
-        case .handling:
-            return nil
-        }
+        guard case .readingBody(let started, let bytes) = phase else { return nil }
+        let allowance = Int64(bytes / max(1, limits.bodyBytesPerSecond)) * 1_000_000_000
+        return started + .nanoseconds(limits.bodyTimeout.nanoseconds + allowance)
     }
 
     private func arm(_ context: ChannelHandlerContext) {
