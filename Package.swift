@@ -30,16 +30,21 @@ let package = Package(
         // Webhook POSTs through libcurl loaded on first use, instead of FoundationNetworking,
         // which links libcurl and its TLS stack into every start of the binary.
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
+        // libpq, PostgreSQL's client library, loaded on first use for the same reason: building
+        // needs no libpq headers, and a process on the embedded SQLite store never loads it.
+        .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("dl")]),
         // Pure math: datasets, features, learners, metrics, synthetic cohorts. Foundation only.
         .target(name: "MLOpsLearn"),
         // How values are written out: the one JSON writer and reader, and the escapers for the
         // terminal, logfmt, XML/SVG/HTML and spreadsheets. Foundation only; every layer uses it.
         .target(name: "MLOpsText"),
         // The storage layer: the only code that holds SQL or imports a database library. One owner
-        // per table; the layers above see typed values, never GRDB's types.
+        // per table over one SQL seam (`SQLDatabase`), with two backends: SQLite through GRDB,
+        // PostgreSQL through libpq. The layers above see typed values, never a backend's types.
         .target(
             name: "MLOpsStore",
             dependencies: [
+                "CLibPQ",
                 "MLOpsLearn",
                 "MLOpsText",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -53,7 +58,6 @@ let package = Package(
                 "MLOpsLearn",
                 "MLOpsStore",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

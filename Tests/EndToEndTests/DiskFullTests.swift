@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsCore
 import Testing
 
@@ -34,14 +33,14 @@ struct DiskFullTests {
         #expect(run.status == 1, "\(run.stderr)")
         #expect(run.stdout.contains("No space left on device") || run.stderr.contains("No space left on device"), "\(run.stdout)\(run.stderr)")
         let store = try Store(path: mount + "/experiments/mlops.sqlite")
-        let statuses = try store.database.read { try String.fetchAll($0, sql: "SELECT status FROM runs WHERE kind = 'job'") }
+        let statuses = try store.read { try String.fetchAll($0.db, sql: "SELECT status FROM runs WHERE kind = 'job'") }
         #expect(statuses == ["FAILED"])
-        #expect(try store.database.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+        #expect(try store.read { try String.fetchOne($0.db, sql: "PRAGMA integrity_check") } == "ok")
         // With the disk still full, the next change is refused with a message that says what to do.
         try? FileManager.default.removeItem(atPath: mount + "/experiments/.mlops-disk-reserve")
         _ = try cli.runTool("/bin/sh", ["-c", "cat /dev/zero > \(mount)/more.bin 2>/dev/null"])
-        let refused = try mlops(["log", "metric", "x", "1", "--run", try #require(try store.database.read {
-            try String.fetchOne($0, sql: "SELECT run_uuid FROM runs WHERE kind = 'job'") })])
+        let refused = try mlops(["log", "metric", "x", "1", "--run", try #require(try store.read {
+            try String.fetchOne($0.db, sql: "SELECT run_uuid FROM runs WHERE kind = 'job'") })])
         #expect(refused.status != 0 && refused.stderr.contains("is full") && refused.stderr.contains("free space"), "\(refused.stderr)")
         // Space freed: it runs again.
         try FileManager.default.removeItem(atPath: mount + "/more.bin")

@@ -2,7 +2,6 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import GRDB
 import MLOpsCore
 import Testing
 
@@ -90,8 +89,8 @@ struct ServerTests {
         kill(server.process.pid, SIGTERM)
         #expect(server.process.wait().status == 0)
         let store = try Store(path: server.cli.root + "/experiments/mlops.sqlite")
-        #expect(try await store.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM predictions WHERE run_uuid = 'serve'") } == 143)
-        #expect(try await store.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outcomes") } == 2)
+        #expect(try store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM predictions WHERE run_uuid = 'serve'") } == 143)
+        #expect(try store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM outcomes") } == 2)
     }
 
     @Test func badRequestsGetJSONErrorsThatSayWhat() async throws {
@@ -179,8 +178,9 @@ struct ServerTests {
 
     static func servedPredictions(in path: String) throws -> [Int64: String] {
         let store = try Store(path: path)
-        return try store.database.read { db in
-            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, entity_id FROM predictions WHERE run_uuid = 'serve'")
+        return try store.read { tx in
+            let db = tx.db
+            return try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, entity_id FROM predictions WHERE run_uuid = 'serve'")
                 .map { (($0["id"] as Int64), ($0["entity_id"] as String)) })
         }
     }

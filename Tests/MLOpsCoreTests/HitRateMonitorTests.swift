@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 @testable import MLOpsCore
 
@@ -152,13 +151,13 @@ struct RetrainPolicyTests {
         // A run of the job is going.
         let going = try jobRun(now - 1000, status: .running, trigger: .schedule)
         #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).reason == "a run of weekly is already going")
-        try store.database.write { try $0.execute(sql: "UPDATE runs SET status = 'FINISHED' WHERE run_uuid = ?", arguments: [going]) }
+        try store.write { try $0.db.execute(sql: "UPDATE runs SET status = 'FINISHED' WHERE run_uuid = ?", arguments: [going]) }
         // A rollout of the model is in flight.
         _ = try RolloutStore(store: store).create(model: "m", candidate: 2, stable: 1,
                                                   plan: RolloutPlan(DeploySpec(model: "m", strategy: .canary, steps: [.setWeight(10)], keepPreviousFor: nil, onInconclusive: .pause)),
                                                   jobRunID: nil, now: now)
         #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).reason.contains("rollout of m v2 is in flight"))
-        try store.database.write { try $0.execute(sql: "UPDATE rollouts SET state = 'promoted'") }
+        try store.write { try $0.db.execute(sql: "UPDATE rollouts SET state = 'promoted'") }
         // The last retrain was three days ago: cooling down.
         _ = try jobRun(now - 3 * Self.day, status: .finished, trigger: .monitor)
         #expect(try RetrainPolicy.decide(spec, breach, store: store, now: now).reason.contains("less than 7d ago"))

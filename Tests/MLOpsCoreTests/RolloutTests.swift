@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsLearn
 import Testing
 @testable import MLOpsCore
@@ -92,8 +91,9 @@ struct RolloutTests {
         let made = try f.controller.advance("m", now: t0 + 8 * Self.day)
         #expect(made.map(\.rollout.state.name) == ["progressing", "aborted", "rolled_back"])
         #expect(try champion(f) == 1)
-        let version = try f.ws.store().database.read { db in
-            try Row.fetchAll(db, sql: "SELECT key, value FROM model_version_tags WHERE name = 'm' AND version = 2")
+        let version = try f.ws.store().read { tx in
+            let db = tx.db
+            return try Row.fetchAll(db, sql: "SELECT key, value FROM model_version_tags WHERE name = 'm' AND version = 2")
                 .reduce(into: [String: String]()) { $0[$1["key"]] = $1["value"] }
         }
         #expect(version["rollout"] == "rolled_back")
@@ -187,8 +187,8 @@ struct RolloutTests {
         try f.registry.deleteVersion("m", 2, reason: "cleanup")
         #expect(throws: ModelRegistry.RegistryError.self) { try f.registry.version("m", 2) }
         #expect(try f.registry.aliases("m") == ["champion": 1])
-        let audit = try f.store.read { db in
-            (try AuditLog.entries(db, entityType: "model_version", entityID: "m/2"), try AuditLog.entries(db, entityType: "alias", entityID: "m@staging"))
+        let audit = try f.store.read { tx in
+            (try AuditLog.entries(tx, entityType: "model_version", entityID: "m/2"), try AuditLog.entries(tx, entityType: "alias", entityID: "m@staging"))
         }
         #expect(audit.0.last?.action == "delete" && audit.0.last?.detail == "cleanup")
         #expect(audit.1.map(\.action) == ["move", "remove"])
@@ -283,15 +283,16 @@ struct CanaryJobTests {
         let canary = try #require(try rollouts.inFlight("p"))
         #expect(canary.candidateVersion == 2 && canary.weight == 30)
         // The second week's base is split by sticky hash, and each arm contacts its share.
-        let split = try await store.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT model_version, COUNT(*) AS n, SUM(contacted) AS c FROM predictions WHERE rollout_id = ? GROUP BY model_version ORDER BY model_version",
+        let split = try store.read { tx in
+            let db = tx.db
+            return try Row.fetchAll(db, sql: "SELECT model_version, COUNT(*) AS n, SUM(contacted) AS c FROM predictions WHERE rollout_id = ? GROUP BY model_version ORDER BY model_version",
                              arguments: [canary.id]).map { ($0["model_version"] as Int, $0["n"] as Int, $0["c"] as Int) }
         }
         #expect(split.map(\.0) == [1, 2])
         #expect(abs(Double(split[1].1) / 2000 - 0.3) < 0.04)
         #expect(abs(split[0].2 + split[1].2 - 200) <= 1)
-        for (entity, version) in try await store.database.read({ db in
-            try Row.fetchAll(db, sql: "SELECT entity_id, model_version FROM predictions WHERE rollout_id = ?", arguments: [canary.id])
+        for (entity, version) in try store.read({ tx in
+            try Row.fetchAll(tx.db, sql: "SELECT entity_id, model_version FROM predictions WHERE rollout_id = ?", arguments: [canary.id])
                 .map { ($0["entity_id"] as String, $0["model_version"] as Int) }
         }) {
             #expect(canary.version(for: entity) == version)
@@ -304,8 +305,9 @@ struct CanaryJobTests {
         let failed = try await ws.run("weekly", RunRequest(job: "weekly", params: ["week": .int(10), "min_auc": .double(0.99)]))
         #expect(failed.run.status == .failed)
         #expect(failed.stages.first { $0.name == "deploy" }?.outcome == .skipped)
-        let tags = try await store.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT key, value FROM model_version_tags WHERE version = 4").reduce(into: [String: String]()) { $0[$1["key"]] = $1["value"] }
+        let tags = try store.read { tx in
+            let db = tx.db
+            return try Row.fetchAll(db, sql: "SELECT key, value FROM model_version_tags WHERE version = 4").reduce(into: [String: String]()) { $0[$1["key"]] = $1["value"] }
         }
         #expect(tags["gate"] == "failed")
         #expect(tags["gate_reason"]?.hasPrefix("gate failed: auc") == true)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 @testable import MLOpsCore
 
@@ -82,7 +81,7 @@ struct TrackingTests {
         let run = try makeRun(tracker)
         let points = (0..<20_000).map { MetricPoint(key: "k\($0 % 4)", value: Double($0), timestamp: 1, step: Int64($0)) }
         try tracker.logMetrics(run.id, points)
-        let count = try tracker.store.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM metrics WHERE run_uuid = ?", arguments: [run.id]) }
+        let count = try tracker.store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM metrics WHERE run_uuid = ?", arguments: [run.id]) }
         #expect(count == 20_000)
         #expect(try tracker.latestMetrics(of: run.id).map(\.value) == [19_996, 19_997, 19_998, 19_999])
         #expect(throws: Tracker.TrackingError.self) { try tracker.logMetrics("0000", points) }

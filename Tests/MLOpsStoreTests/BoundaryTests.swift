@@ -30,6 +30,8 @@ struct BoundaryTests {
         }
         #expect(!importing.isEmpty, "the storage layer itself imports GRDB; the scan found nothing")
         #expect(importing.allSatisfy { $0.hasPrefix("MLOpsStore/") }, "outside the storage layer: \(importing.filter { !$0.hasPrefix("MLOpsStore/") })")
+        // Inside it, only the backends do: the owners write SQL against `SQLDatabase`, whichever backend runs it.
+        #expect(importing.allSatisfy { $0.hasPrefix("MLOpsStore/Database/") }, "an owner imports a backend: \(importing.filter { !$0.hasPrefix("MLOpsStore/Database/") })")
     }
 
     @Test func noSQLStatementOutsideTheStorageLayer() throws {

@@ -1,64 +1,54 @@
 import Foundation
-import GRDB
 
-/// The workspace's one source of truth: a SQLite file in WAL mode, opened through GRDB and brought
-/// up to date by its migrations. WAL lets a stage's `mlops log` write while the runner records, and
-/// readers in other processes never block the writer.
+/// The workspace's one source of truth, on one of two backends behind the same owners: an
+/// embedded SQLite file (WAL, one writer, readers in other processes never block), or a
+/// PostgreSQL database a team shares (a pool of connections; write transactions serializable and
+/// retried on a serialization failure). Either way it is brought up to date by the same named
+/// migrations when it opens.
 public final class Store: Sendable {
-    /// How this process reaches the file.
+    /// How this process reaches the store.
     public enum Access: Sendable {
         /// One connection: the cheapest to open, right for a command that does one thing and exits.
         case single
-        /// A writer and a pool of readers, for a long-running server with concurrent readers.
+        /// Several connections, for a long-running server with concurrent requests.
         case concurrentReaders
     }
 
-    public let path: String
-    package let database: any DatabaseWriter
+    public let location: StoreLocation
+    /// The file, or the database's URL without its password.
+    public var path: String { location.description }
+    let backend: StoreBackend
     /// Where "now" comes from for what this store records.
     public let clock: any TimeSource
-    /// Room to record a failure when the disk is full.
-    let reserve: DiskReserve
 
-    public init(path: String, access: Access = .single, clock: any TimeSource = WallClock.process) throws {
-        self.path = path
+    public convenience init(path: String, access: Access = .single, clock: any TimeSource = WallClock.process) throws {
+        try self.init(location: StoreLocation(path), access: access, clock: clock)
+    }
+
+    public init(location: StoreLocation, access: Access = .single, clock: any TimeSource = WallClock.process) throws {
+        self.location = location
         self.clock = clock
-        reserve = DiskReserve(besides: path)
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        reserve.ensure()
-        var config = Configuration()
-        config.busyMode = .timeout(30)
-        config.journalMode = .wal
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        // Two processes may open a new store at once (a run and a `mlops runs`): a file lock lets
-        // one create it (switch it to WAL, migrate) while the other waits, then finds the work
-        // done. The check alone is a read, so a current store costs no write transaction.
-        let migrator = Self.migrator
-        database = try Self.withFileLock("\(path).lock") {
-            let database: any DatabaseWriter = switch access {
-            case .single: try DatabaseQueue(path: path, configuration: config)
-            case .concurrentReaders: try DatabasePool(path: path, configuration: config)
-            }
-            if try !database.read({ try migrator.hasCompletedMigrations($0) }) {
-                try migrator.migrate(database)
-            }
-            return database
+        switch location {
+        case let .sqlite(path):
+            backend = .sqlite(try SQLiteStore(path: path, access: access))
+        case let .postgresql(url):
+            backend = .postgresql(try PostgresStore(url: url, access: access))
         }
     }
 
-    /// Runs `body` holding an exclusive `flock` on `lockPath`, shared by every process on the machine.
-    package static func withFileLock<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return try body() }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
-        defer { flock(fd, LOCK_UN) }
-        return try body()
+    public var dialect: SQLDialect {
+        switch backend {
+        case .sqlite: return .sqlite
+        case .postgresql: return .postgresql
+        }
     }
 
     /// The current time by this store's clock: milliseconds since 1970.
     public func nowMillis() -> Int64 { clock.nowMillis() }
+}
+
+/// What a `Store` holds of its backend.
+enum StoreBackend: Sendable {
+    case sqlite(SQLiteStore)
+    case postgresql(PostgresStore)
 }

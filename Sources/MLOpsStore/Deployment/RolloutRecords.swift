@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A row of `rollouts` as stored: the plan and the last analysis as JSON text, the state as its
 /// name with its step and reason. The deployment layer turns it into a typed `Rollout`.
@@ -78,7 +77,7 @@ public struct RolloutUpdate: Sendable, Hashable {
 }
 
 /// One transition of a rollout, as `mlops rollouts show` lists its history.
-public struct RolloutEventRecord: Sendable, Hashable, Codable, FetchableRecord {
+public struct RolloutEventRecord: Sendable, Hashable, Codable, RowDecodable {
     public var time: Int64
     public var actor: String
     public var event: String
@@ -87,6 +86,17 @@ public struct RolloutEventRecord: Sendable, Hashable, Codable, FetchableRecord {
     public var step: Int?
     public var weight: Int
     public var detail: String?
+
+    public init(row: Row) {
+        time = row["time"]
+        actor = row["actor"]
+        event = row["event"]
+        from_state = row["from_state"]
+        to_state = row["to_state"]
+        step = row["step"]
+        weight = row["weight"]
+        detail = row["detail"]
+    }
 }
 
 /// The owner of `rollouts` and `rollout_events`: at most one rollout in flight per model (a unique

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The guard behind `concurrency: forbid | queue | replace`: one row per running job, naming the process that holds
 /// it. A lease whose holder is gone (dead pid, a different boot, or on another host a stale

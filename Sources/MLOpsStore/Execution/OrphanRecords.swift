@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The records side of orphan recovery: job runs left RUNNING by a runner that died, and their
 /// stage attempts, closed as orphaned (FAILED) in one transaction with their audit rows. Stopping

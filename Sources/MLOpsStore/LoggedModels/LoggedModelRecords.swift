@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The owner of MLflow 3's logged models and their params, tags and metrics.
 public enum LoggedModelRecords {
@@ -34,7 +33,7 @@ public enum LoggedModelRecords {
         }
     }
 
-    static func model(_ db: Database, _ row: Row) throws -> LoggedModel {
+    static func model(_ db: SQLDatabase, _ row: Row) throws -> LoggedModel {
         let id: String = row["model_id"]
         let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM logged_model_tags WHERE model_id = ? ORDER BY key", arguments: [id])
         let params = try Row.fetchAll(db, sql: "SELECT key, value FROM logged_model_params WHERE model_id = ? ORDER BY key", arguments: [id])

@@ -1,4 +1,3 @@
-import GRDB
 
 /// A search of logged models: MLflow's filter over attributes, params, tags and metrics, and its
 /// order terms. A metric compares and sorts by its latest point (highest step, then latest time),
@@ -39,7 +38,7 @@ public struct LoggedModelSearch: Sendable {
     }
 
     /// The latest value of the metric `key` of the model, optionally on the given datasets.
-    static func latestMetric(_ key: String, datasets: [Dataset], args: inout [any DatabaseValueConvertible]) -> String {
+    static func latestMetric(_ key: String, datasets: [Dataset], args: inout SQLArguments) -> String {
         args.append(key)
         var datasetClause = ""
         if !datasets.isEmpty {
@@ -54,7 +53,7 @@ public struct LoggedModelSearch: Sendable {
 
     public func run(_ tx: StoreTransaction, page: Page) throws -> [LoggedModelRecords.LoggedModel] {
         var clauses = ["m.lifecycle_stage = 'active'", "m.experiment_id IN (\(experimentIDs.map { _ in "?" }.joined(separator: ",")))"]
-        var args: [any DatabaseValueConvertible] = experimentIDs
+        var args: SQLArguments = experimentIDs
         for c in filter?.comparisons ?? [] {
             switch c.entity {
             case .attribute: clauses.append(FilterSQL.compare(c, column: Self.column(c.key), args: &args))
@@ -64,7 +63,7 @@ public struct LoggedModelSearch: Sendable {
             }
         }
         var terms: [String] = []
-        var orderArgs: [any DatabaseValueConvertible] = []
+        var orderArgs: SQLArguments = []
         for (field, ascending) in order {
             let expression = switch field {
             case let .attribute(key): Self.column(key)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsLearn
 
 /// Each scored batch's features against its model's training reference, kept per batch so that a

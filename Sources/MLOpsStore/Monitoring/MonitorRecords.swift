@@ -1,4 +1,3 @@
-import GRDB
 
 /// The owner of `monitor_state`: where each monitor's last evaluation, baseline, CUSUM and
 /// triggers stand, so an evaluation continues where the last one left off.

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MLOpsText
 
 /// The notification outbox: an event is written in the same transaction as the change it
@@ -15,18 +14,17 @@ public enum Outbox {
         payload["summary"] = summary
         payload["job"] = job
         payload["model"] = model
-        try tx.db.execute(sql: """
-            INSERT INTO notifications (time, event, job, model, summary, payload, next_attempt_time) VALUES (?, ?, ?, ?, ?, '{}', ?)
-            """, arguments: [now, event.rawValue, job, model, summary, now])
         // The id travels in the payload: a receiver that gets an event twice (its answer was lost,
         // or the sender died before recording it) knows it by the id.
-        let id = tx.db.lastInsertedRowID
+        guard let id = try Int64.fetchOne(tx.db, sql: """
+            INSERT INTO notifications (time, event, job, model, summary, payload, next_attempt_time) VALUES (?, ?, ?, ?, ?, '{}', ?) RETURNING id
+            """, arguments: [now, event.rawValue, job, model, summary, now]) else { throw StoreError("a notification was not given an id") }
         payload["id"] = id
         try tx.db.execute(sql: "UPDATE notifications SET payload = ? WHERE id = ?", arguments: [JSONWriter.text(payload), id])
     }
 
     /// One row of the outbox.
-    public struct Pending: Sendable, Hashable, FetchableRecord, Codable {
+    public struct Pending: Sendable, Hashable, RowDecodable, Codable {
         public var id: Int64
         public var time: Int64
         public var event: String
@@ -38,6 +36,20 @@ public enum Outbox {
         public var attempts: Int
         public var delivered_to: String
         public var last_error: String?
+
+        public init(row: Row) {
+            id = row["id"]
+            time = row["time"]
+            event = row["event"]
+            job = row["job"]
+            model = row["model"]
+            summary = row["summary"]
+            payload = row["payload"]
+            state = row["state"]
+            attempts = row["attempts"]
+            delivered_to = row["delivered_to"]
+            last_error = row["last_error"]
+        }
     }
 
     /// What is due for delivery at `now`, oldest first, claimed for `lease` milliseconds: another

@@ -1,4 +1,3 @@
-import GRDB
 
 /// The outcomes a hit rate is judged on, for both a rollout's analysis and a monitor: contacted,
 /// non-holdout predictions of one version whose label is known by `now`. One definition, so the
@@ -41,8 +40,8 @@ public enum MatureOutcomes {
         return try count(tx.db, model: model, version: version, now: now, and: "p.created_time >= ? AND p.created_time < ?", [since, until])
     }
 
-    private static func count(_ db: Database, model: String, version: Int, now: Int64, and condition: String,
-                              _ arguments: StatementArguments) throws -> Counts {
+    private static func count(_ db: SQLDatabase, model: String, version: Int, now: Int64, and condition: String,
+                              _ arguments: SQLArguments) throws -> Counts {
         let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(o.label), 0) AS hits \(from) AND \(condition)",
                                    arguments: [model, version, now] + arguments)
         return Counts(trials: row?["n"] ?? 0, successes: row?["hits"] ?? 0)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Predictions and the outcomes that arrive for them later: what a rollout's analysis and the
 /// monitors count. Writes are batched, one transaction a batch, with a prepared statement.
@@ -49,16 +48,28 @@ public struct PredictionLog: Sendable {
     @discardableResult
     public static func record(_ tx: StoreTransaction, _ entries: [Entry]) throws -> [Int64] {
         let db = tx.db
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO predictions (id, run_uuid, model_name, model_version, entity_id, period, score, contacted, holdout, created_time, rollout_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        // Entries that come with ids (the server reserved them) go in as a batch; the others are
+        // given the next ids by the database, and say which.
+        let columns = "run_uuid, model_name, model_version, entity_id, period, score, contacted, holdout, created_time, rollout_id"
+        if entries.allSatisfy({ $0.id != nil }) {
+            try db.executeMany(sql: "INSERT INTO predictions (id, \(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows: entries.map { e in
+                [.integer(e.id!), .text(e.runID), .text(e.model), .integer(Int64(e.version)), .text(e.entity), SQLValue(binding: e.period),
+                 SQLValue(binding: e.score), SQLValue(binding: e.contacted), SQLValue(binding: e.holdout), .integer(e.time), SQLValue(binding: e.rolloutID)]
+            })
+            return entries.map { $0.id! }
+        }
         var ids: [Int64] = []
         ids.reserveCapacity(entries.count)
         for e in entries {
-            insert.setUncheckedArguments([e.id, e.runID, e.model, e.version, e.entity, e.period, e.score, e.contacted, e.holdout, e.time, e.rolloutID])
-            try insert.execute()
-            ids.append(db.lastInsertedRowID)
+            let values: SQLArguments = [e.runID, e.model, e.version, e.entity, e.period, e.score, e.contacted, e.holdout, e.time, e.rolloutID]
+            let id = if let given = e.id {
+                try Int64.fetchOne(db, sql: "INSERT INTO predictions (id, \(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                   arguments: [given] + values)
+            } else {
+                try Int64.fetchOne(db, sql: "INSERT INTO predictions (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", arguments: values)
+            }
+            guard let id else { throw StoreError("a prediction for \(e.entity) was not given an id") }
+            ids.append(id)
         }
         return ids
     }
@@ -91,7 +102,7 @@ public struct PredictionLog: Sendable {
         }
         let attach = try db.makeStatement(sql: """
             INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time)
-            SELECT id, ?, ?, ? FROM predictions INDEXED BY predictions_by_entity WHERE model_name = ? AND entity_id = ? AND period = ? AND true
+            SELECT id, ?, ?, ? FROM predictions \(db.dialect == .sqlite ? "INDEXED BY predictions_by_entity" : "") WHERE model_name = ? AND entity_id = ? AND period = ? AND true
             ON CONFLICT (prediction_id) DO NOTHING
             """)
         var recorded = 0
@@ -107,21 +118,32 @@ public struct PredictionLog: Sendable {
     }
 
     /// Reserves `count` prediction ids, so a server can answer with an id before the batch that
-    /// holds it is written. SQLite's AUTOINCREMENT never hands out an id at or below its sequence,
-    /// so another writer (a batch scoring run) cannot take one of them.
+    /// holds it is written. The ids come from the table's own sequence, moved past the block, so
+    /// another writer (a batch scoring run) cannot take one of them: SQLite's AUTOINCREMENT never
+    /// hands out an id at or below `sqlite_sequence`; on PostgreSQL the identity's sequence is moved
+    /// while the table is locked against inserts, so no insert can draw from inside the block.
     public func reserveIDs(_ count: Int) throws -> Range<Int64> {
         try store.write { tx in
             let db = tx.db
-            let max = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM predictions") ?? 0
-            let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'predictions'")
-            let first = Swift.max(max, sequence ?? 0) + 1
-            let last = first + Int64(count) - 1
-            if sequence == nil {
-                try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('predictions', ?)", arguments: [last])
-            } else {
-                try db.execute(sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = 'predictions'", arguments: [last])
+            switch db.dialect {
+            case .sqlite:
+                let max = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM predictions") ?? 0
+                let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'predictions'")
+                let first = Swift.max(max, sequence ?? 0) + 1
+                let last = first + Int64(count) - 1
+                if sequence == nil {
+                    try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('predictions', ?)", arguments: [last])
+                } else {
+                    try db.execute(sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = 'predictions'", arguments: [last])
+                }
+                return first..<(last + 1)
+            case .postgresql:
+                try db.execute(sql: "LOCK TABLE predictions IN SHARE ROW EXCLUSIVE MODE")
+                guard let last = try Int64.fetchOne(db, sql: """
+                    SELECT setval(pg_get_serial_sequence('predictions', 'id'), nextval(pg_get_serial_sequence('predictions', 'id')) + ? - 1)
+                    """, arguments: [count]) else { throw StoreError("the predictions' id sequence is missing") }
+                return (last - Int64(count) + 1)..<(last + 1)
             }
-            return first..<(last + 1)
         }
     }
 

@@ -1,10 +1,9 @@
-import GRDB
 
 /// Finds the prediction an imported outcome belongs to, by its id or by its entity (the newest
 /// prediction for it, of a model and period when given), with statements prepared once per import.
 public struct PredictionMatcher {
-    private let byID: Statement
-    private let byEntity: Statement
+    private let byID: SQLStatement
+    private let byEntity: SQLStatement
 
     public init(_ tx: StoreTransaction) throws {
         byID = try tx.db.makeStatement(sql: "SELECT id FROM predictions WHERE id = ?")

@@ -1,9 +1,8 @@
 import Foundation
-import GRDB
 
 /// One immutable version of a registered model: its files under `registry/NAME/VERSION/`, their
 /// checksums, and the run that produced it.
-public struct ModelVersion: Sendable, Hashable, Codable, FetchableRecord {
+public struct ModelVersion: Sendable, Hashable, Codable, RowDecodable {
     /// MLflow's version states.
     public enum Status: String, Sendable, Codable {
         case pendingRegistration = "PENDING_REGISTRATION"

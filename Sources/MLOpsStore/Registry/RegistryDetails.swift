@@ -1,4 +1,3 @@
-import GRDB
 
 /// The registry as MLflow's registry API shows it: descriptions, MLflow's deprecated stages,
 /// tags of models and versions, and searches. Changes go through the same owner, audited.
@@ -30,7 +29,7 @@ extension RegistryRecords {
         public var latestVersions: [VersionDetail]
     }
 
-    static func versionDetail(_ db: Database, _ row: Row) throws -> VersionDetail {
+    static func versionDetail(_ db: SQLDatabase, _ row: Row) throws -> VersionDetail {
         let name: String = row["name"], version: Int = row["version"]
         let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ? ORDER BY key", arguments: [name, version])
         let aliases = try String.fetchAll(db, sql: "SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? ORDER BY alias", arguments: [name, version])
@@ -39,7 +38,7 @@ extension RegistryRecords {
                              modelID: row["model_id"], description: row["description"], runLink: row["run_link"], tags: Row.keyValues(tags), aliases: aliases)
     }
 
-    static func modelDetail(_ db: Database, _ row: Row) throws -> ModelDetail {
+    static func modelDetail(_ db: SQLDatabase, _ row: Row) throws -> ModelDetail {
         let name: String = row["name"]
         let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM registered_model_tags WHERE name = ? ORDER BY key", arguments: [name])
         let aliases = try Row.fetchAll(db, sql: "SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias", arguments: [name])
@@ -47,7 +46,7 @@ extension RegistryRecords {
                            tags: Row.keyValues(tags), aliases: aliases.map { ($0["alias"], $0["version"]) }, latestVersions: try latestVersions(db, name))
     }
 
-    static func latestVersions(_ db: Database, _ name: String) throws -> [VersionDetail] {
+    static func latestVersions(_ db: SQLDatabase, _ name: String) throws -> [VersionDetail] {
         try Row.fetchAll(db, sql: """
             SELECT * FROM model_versions v WHERE name = ? AND version = (SELECT MAX(version) FROM model_versions w WHERE w.name = v.name AND w.current_stage = v.current_stage)
             ORDER BY version
@@ -123,7 +122,7 @@ extension RegistryRecords {
 
     /// Registered models by name and tags, by name.
     public static func searchModels(_ tx: StoreTransaction, filter: RunFilter?, page: Page) throws -> [ModelDetail] {
-        var args: [any DatabaseValueConvertible] = []
+        var args: SQLArguments = []
         let clauses = (filter?.comparisons ?? []).map { c in
             c.entity == .tag
                 ? FilterSQL.keyValue(c, table: "registered_model_tags", match: "t.name = m.name", args: &args)
@@ -136,7 +135,7 @@ extension RegistryRecords {
     /// Versions by attributes (name, run_id, source, version, current_stage, status) and tags,
     /// by name, newest version first.
     public static func searchVersions(_ tx: StoreTransaction, filter: RunFilter?, page: Page) throws -> [VersionDetail] {
-        var args: [any DatabaseValueConvertible] = []
+        var args: SQLArguments = []
         let clauses = (filter?.comparisons ?? []).map { c in
             c.entity == .tag
                 ? FilterSQL.keyValue(c, table: "model_version_tags", match: "t.name = model_versions.name AND t.version = model_versions.version", args: &args)

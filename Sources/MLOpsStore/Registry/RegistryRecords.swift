@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The owner of the registry's tables: registered models, versions, their tags and aliases. Every
 /// create, change and deletion of a version or an alias goes through here, whichever door asked

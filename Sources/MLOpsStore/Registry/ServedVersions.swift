@@ -1,4 +1,3 @@
-import GRDB
 
 /// The registry's owner rule: which versions of a model are served or part of a rollout in flight,
 /// and so may not be deleted, and which aliases a rollout holds, and so may not be moved by any
@@ -11,7 +10,7 @@ package struct ServedVersions {
     /// The rollout that holds the managed aliases, if any, and what to do about it.
     private(set) var holder: (rollout: String, action: String)?
 
-    package init(_ db: Database, model: String) throws {
+    package init(_ db: SQLDatabase, model: String) throws {
         self.model = model
         // Rollouts first: their reasons say what to do.
         let rollouts = try Row.fetchAll(db, sql: """

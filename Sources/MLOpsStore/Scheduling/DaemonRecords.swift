@@ -1,4 +1,3 @@
-import GRDB
 
 /// The owner of `scheduler_daemons`: each scheduler process on record with its identity and
 /// heartbeat, so another can tell whether it is alive.

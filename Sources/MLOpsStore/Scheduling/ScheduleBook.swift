@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The schedule's record in the store: one row per fire, whose primary key (job, fire time) is the
 /// claim. Two daemons on one store may both find a fire due; only the one whose insert lands

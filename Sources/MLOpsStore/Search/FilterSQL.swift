@@ -1,11 +1,10 @@
-import GRDB
 
 /// MLflow filter comparisons as SQL, shared by the searches of experiments, registered models,
 /// model versions and logged models. The caller has checked that each comparison's entity is one
 /// the search takes; this only writes the SQL.
 enum FilterSQL {
     /// A comparison of one value (an attribute, a metric's latest value) held by `column`.
-    static func compare(_ c: RunFilter.Comparison, column: String, args: inout [any DatabaseValueConvertible]) -> String {
+    static func compare(_ c: RunFilter.Comparison, column: String, args: inout SQLArguments) -> String {
         let (expression, values) = RunSearch.comparisonSQL(c, column: column)
         args += values
         return expression
@@ -14,7 +13,7 @@ enum FilterSQL {
     /// A tag (or param) comparison as MLflow's SQL join makes it: the row has the key, and its
     /// value compares. One exception, MLflow's too: the client asks for plain models with
     /// `tags.mlflow.prompt.is_prompt != 'true'`, which also matches a model without that tag.
-    static func keyValue(_ c: RunFilter.Comparison, table: String, match: String, args: inout [any DatabaseValueConvertible]) -> String {
+    static func keyValue(_ c: RunFilter.Comparison, table: String, match: String, args: inout SQLArguments) -> String {
         let promptMarker = c.comparator == "!=" && c.key == "mlflow.prompt.is_prompt"
         var compared = c
         if promptMarker { compared.comparator = "=" }
@@ -26,8 +25,8 @@ enum FilterSQL {
 
     /// One page of rows: `limit` rows from `offset` (the caller asks one past its page to know
     /// whether there are more).
-    static func page(_ db: Database, _ sql: String, _ args: [any DatabaseValueConvertible], limit: Int, offset: Int) throws -> [Row] {
-        try Row.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?", arguments: StatementArguments(args + [limit, offset]))
+    static func page(_ db: SQLDatabase, _ sql: String, _ args: SQLArguments, limit: Int, offset: Int) throws -> [Row] {
+        try Row.fetchAll(db, sql: sql + " LIMIT ? OFFSET ?", arguments: args + [limit, offset])
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Who changed what, when, and from which state to which: one row per state change, written in the
 /// same transaction as the change itself.
@@ -19,13 +18,22 @@ public enum AuditLog {
             """).execute(arguments: [time ?? tx.nowMillis(), actor, entityType, entityID, action, from, to, detail])
     }
 
-    public struct Entry: Codable, Sendable, FetchableRecord {
+    public struct Entry: Codable, Sendable, RowDecodable {
         public var time: Int64
         public var actor: String
         public var action: String
         public var from_state: String?
         public var to_state: String?
         public var detail: String?
+
+        public init(row: Row) {
+            time = row["time"]
+            actor = row["actor"]
+            action = row["action"]
+            from_state = row["from_state"]
+            to_state = row["to_state"]
+            detail = row["detail"]
+        }
 
         public init(time: Int64, actor: String, action: String, from_state: String?, to_state: String?, detail: String?) {
             self.time = time

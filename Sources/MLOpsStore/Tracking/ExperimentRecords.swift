@@ -1,4 +1,3 @@
-import GRDB
 
 /// The owner of `experiments` and `experiment_tags`.
 public enum ExperimentRecords {
@@ -12,7 +11,7 @@ public enum ExperimentRecords {
         public var tags: KeyValues
     }
 
-    static func experiment(_ db: Database, _ row: Row) throws -> Experiment {
+    static func experiment(_ db: SQLDatabase, _ row: Row) throws -> Experiment {
         let id: Int64 = row["experiment_id"]
         let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM experiment_tags WHERE experiment_id = ? ORDER BY key", arguments: [id])
         return Experiment(id: id, name: row["name"], artifactLocation: row["artifact_location"], lifecycleStage: row["lifecycle_stage"],
@@ -50,9 +49,9 @@ public enum ExperimentRecords {
 
     /// Inserts an experiment as given (a job's own keeps its folder, or none), audited.
     public static func insert(_ tx: StoreTransaction, name: String, artifactLocation: String?, now: Int64) throws -> Int64 {
-        try tx.db.execute(sql: "INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?)",
-                          arguments: [name, artifactLocation, now, now])
-        let id = tx.db.lastInsertedRowID
+        guard let id = try Int64.fetchOne(tx.db, sql: """
+            INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, ?, ?, ?) RETURNING experiment_id
+            """, arguments: [name, artifactLocation, now, now]) else { throw StoreError("experiment \(name) was not given an id") }
         try AuditLog.record(tx, entityType: "experiment", entityID: String(id), action: "create", detail: name)
         return id
     }
@@ -86,7 +85,7 @@ public enum ExperimentRecords {
     /// creation_time, last_update_time, lifecycle_stage), and `(attribute, ascending)` order terms.
     public static func search(_ tx: StoreTransaction, stages: [String], filter: RunFilter?, order: [(key: String, ascending: Bool)],
                               page: Page) throws -> [Experiment] {
-        var args: [any DatabaseValueConvertible] = stages
+        var args: SQLArguments = stages
         var clauses = ["e.lifecycle_stage IN (\(stages.map { _ in "?" }.joined(separator: ",")))"]
         for comparison in filter?.comparisons ?? [] {
             clauses.append(comparison.entity == .tag

@@ -1,4 +1,3 @@
-import GRDB
 
 /// What the scheduler and the retrain policy ask of a job's runs.
 extension Tracker {

@@ -1,4 +1,3 @@
-import GRDB
 
 /// What MLflow's `Run` message holds beside the run's row: latest metrics, params, tags, inputs
 /// and outputs. A search page reads each table once for all its runs.
@@ -18,7 +17,7 @@ extension Tracker {
     public static func details(_ tx: StoreTransaction, _ runIDs: [String]) throws -> [String: RunDetails] {
         guard !runIDs.isEmpty else { return [:] }
         let marks = runIDs.map { _ in "?" }.joined(separator: ",")
-        func rows(_ sql: String) throws -> [Row] { try Row.fetchAll(tx.db, sql: sql, arguments: StatementArguments(runIDs)) }
+        func rows(_ sql: String) throws -> [Row] { try Row.fetchAll(tx.db, sql: sql, arguments: runIDs) }
         var details: [String: RunDetails] = [:]
         for row in try rows("SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN (\(marks)) ORDER BY key") {
             details[row["run_uuid"], default: RunDetails()].metrics.append(MetricPoint(row: row))

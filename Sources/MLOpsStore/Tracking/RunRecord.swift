@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// MLflow's run states, kept verbatim so MLflow's client and habits read our store unchanged.
 public enum RunStatus: String, Codable, Sendable, CaseIterable {
@@ -45,7 +44,7 @@ public enum RunKind: String, Codable, Sendable {
 }
 
 /// A row of `runs`: MLflow's columns, then what orchestration adds.
-public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord, Hashable {
+public struct RunRecord: Codable, Sendable, RowDecodable, Hashable {
     public static let databaseTableName = "runs"
 
     public var id: String
@@ -171,5 +170,37 @@ public struct MetricPoint: Sendable, Hashable, Codable {
     /// as a flag because SQLite stores it as NULL.
     package init(row: Row) {
         self.init(key: row["key"], value: (row["is_nan"] as Bool) ? .nan : row["value"], timestamp: row["timestamp"], step: row["step"])
+    }
+}
+
+extension RunRecord {
+    /// Every column of the run's row with its value, in the table's order.
+    var storedValues: [(column: String, value: SQLValue)] {
+        let values: [(String, (any SQLValueConvertible)?)] = [
+            ("run_uuid", id), ("experiment_id", experimentID), ("name", name), ("status", status.rawValue),
+            ("start_time", startTime), ("end_time", endTime), ("lifecycle_stage", lifecycleStage), ("artifact_uri", artifactURI),
+            ("user_id", userID), ("parent_run_id", parentRunID), ("kind", kind.rawValue), ("job", job), ("stage", stage),
+            ("attempt", attempt), ("trigger", trigger?.rawValue), ("outcome", outcome?.rawValue), ("exit_code", exitCode),
+            ("message", message), ("pid", pid), ("pid_start_time", pidStartTime), ("boot_id", bootID), ("host", host),
+            ("heartbeat_time", heartbeatTime), ("spec_sha256", specSHA256), ("git_commit", gitCommit),
+            ("executor", executor), ("executor_handle", executorHandle),
+        ]
+        return values.map { ($0.0, SQLValue(binding: $0.1)) }
+    }
+
+    func insert(_ db: SQLDatabase) throws {
+        let values = storedValues
+        try db.execute(sql: "INSERT INTO runs (\(values.map(\.column).joined(separator: ", "))) VALUES (\(values.map { _ in "?" }.joined(separator: ", ")))",
+                       arguments: values.map(\.value))
+    }
+
+    func update(_ db: SQLDatabase) throws {
+        let values = storedValues.dropFirst()
+        try db.execute(sql: "UPDATE runs SET \(values.map { "\($0.column) = ?" }.joined(separator: ", ")) WHERE run_uuid = ?",
+                       arguments: values.map(\.value) + [id])
+    }
+
+    static func fetchOne(_ db: SQLDatabase, key: String) throws -> RunRecord? {
+        try fetchOne(db, sql: "SELECT * FROM runs WHERE run_uuid = ?", arguments: [key])
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import MLOpsText
 
 /// Finds runs by MLflow's filter and order-by grammar, compiled to one SQL query over indexed
@@ -95,15 +94,15 @@ public struct RunSearch: Sendable {
         return out
     }
 
-    public func compile() -> (String, StatementArguments) {
+    public func compile() -> (String, SQLArguments) {
         var clauses: [String] = ["runs.lifecycle_stage IN (\(lifecycleStages.map { _ in "?" }.joined(separator: ",")))"]
-        var args: [any DatabaseValueConvertible] = lifecycleStages
+        var args: SQLArguments = lifecycleStages
         if let kind { clauses.append("runs.kind = ?"); args.append(kind.rawValue) }
         if let job { clauses.append("runs.job = ?"); args.append(job) }
         if let status { clauses.append("runs.status = ?"); args.append(status.rawValue) }
         if let experimentIDs {
             clauses.append("runs.experiment_id IN (\(experimentIDs.map { _ in "?" }.joined(separator: ",")))")
-            args += experimentIDs.map { $0 as any DatabaseValueConvertible }
+            args += experimentIDs.map { $0 as (any SQLValueConvertible)? }
         }
         for comparison in filter?.comparisons ?? [] {
             let (expression, valueArgs) = Self.comparisonSQL(comparison, column: "x.value")
@@ -141,10 +140,10 @@ public struct RunSearch: Sendable {
         order += ["runs.start_time DESC", "runs.run_uuid"]
         let sql = "SELECT runs.* FROM runs WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(order.joined(separator: ", ")) LIMIT ? OFFSET ?"
         args += [limit, offset]
-        return (sql, StatementArguments(args))
+        return (sql, args)
     }
 
-    public static func comparisonSQL(_ c: RunFilter.Comparison, column: String) -> (String, [any DatabaseValueConvertible]) {
+    public static func comparisonSQL(_ c: RunFilter.Comparison, column: String) -> (String, SQLArguments) {
         switch (c.comparator, c.value) {
         case let (op, .number(n)): return ("\(column) \(op) ?", [n])
         case let ("LIKE", .string(s)): return ("\(column) GLOB ?", [globPattern(s)])
@@ -175,7 +174,7 @@ public struct RunSearch: Sendable {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics
                 WHERE run_uuid IN (\(runIDs.map { _ in "?" }.joined(separator: ","))) ORDER BY timestamp DESC, key
-                """, arguments: StatementArguments(runIDs))
+                """, arguments: runIDs)
             for row in rows {
                 result[row["run_uuid"], default: []].append(MetricPoint(row: row))
             }

@@ -1,6 +1,4 @@
 import Foundation
-import GRDB
-import GRDBSQLite
 
 /// Records experiments, runs, params, metrics and tags in the store, MLflow's way: params are
 /// immutable, metrics are series with a latest value kept for search, every status change is one
@@ -122,9 +120,9 @@ public struct Tracker: Sendable {
         let matches = try store.read { tx in
             let db = tx.db
             var sql = "SELECT * FROM runs WHERE run_uuid >= ? AND run_uuid < ?"
-            var args: [any DatabaseValueConvertible] = [prefix, prefix + "g"]
+            var args: SQLArguments = [prefix, prefix + "g"]
             if let kind { sql += " AND kind = ?"; args.append(kind.rawValue) }
-            return try RunRecord.fetchAll(db, sql: sql + " LIMIT 6", arguments: StatementArguments(args))
+            return try RunRecord.fetchAll(db, sql: sql + " LIMIT 6", arguments: args)
         }
         switch matches.count {
         case 0: throw TrackingError("no run matches '\(idOrPrefix)'; `mlops runs` lists them")
@@ -185,8 +183,8 @@ public struct Tracker: Sendable {
         for (key, value) in tags { try statement.execute(arguments: [runID, key, value]) }
     }
 
-    /// The batch path: one transaction, one prepared statement bound through SQLite's own calls,
-    /// and the latest value per key computed here and written once per key.
+    /// The batch path: one transaction, one statement run for every point (bound through SQLite's
+    /// own calls on SQLite), and the latest value per key computed here and written once per key.
     public func logMetrics(_ runID: String, _ points: [MetricPoint]) throws {
         guard !points.isEmpty else { return }
         try store.write { tx in try Self.insertMetrics(tx, runID: runID, points) }
@@ -198,38 +196,17 @@ public struct Tracker: Sendable {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE run_uuid = ?", arguments: [runID]) == true else {
             throw TrackingError("no run \(runID)")
         }
-        let statement = try db.cachedStatement(sql: "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
-        let handle = statement.sqliteStatement
         var latest: [String: MetricPoint] = [:]
-        // Keys repeat: convert each to a C string once, and let SQLite read it in place.
-        var cKeys: [String: ContiguousArray<CChar>] = [:]
-        let run = ContiguousArray(runID.utf8CString)
-        try run.withUnsafeBufferPointer { runPointer in
-            for point in points {
-                let cKey = cKeys[point.key] ?? {
-                    let converted = ContiguousArray(point.key.utf8CString)
-                    cKeys[point.key] = converted
-                    return converted
-                }()
-                let isNaN = point.value.isNaN
-                let rc = cKey.withUnsafeBufferPointer { keyPointer -> Int32 in
-                    sqlite3_reset(handle)
-                    sqlite3_bind_text(handle, 1, runPointer.baseAddress, -1, nil)
-                    sqlite3_bind_text(handle, 2, keyPointer.baseAddress, -1, nil)
-                    sqlite3_bind_double(handle, 3, isNaN ? 0 : point.value)
-                    sqlite3_bind_int64(handle, 4, point.timestamp)
-                    sqlite3_bind_int64(handle, 5, point.step)
-                    sqlite3_bind_int(handle, 6, isNaN ? 1 : 0)
-                    return sqlite3_step(handle)
-                }
-                guard rc == SQLITE_DONE else {
-                    throw TrackingError("cannot record metric '\(point.key)': \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
-                }
-                if let current = latest[point.key], (current.step, current.timestamp) > (point.step, point.timestamp) { continue }
-                latest[point.key] = point
-            }
+        var rows: [[SQLValue]] = []
+        rows.reserveCapacity(points.count)
+        let run = SQLValue.text(runID)
+        for point in points {
+            let isNaN = point.value.isNaN
+            rows.append([run, .text(point.key), .real(isNaN ? 0 : point.value), .integer(point.timestamp), .integer(point.step), .integer(isNaN ? 1 : 0)])
+            if let current = latest[point.key], (current.step, current.timestamp) > (point.step, point.timestamp) { continue }
+            latest[point.key] = point
         }
-        sqlite3_reset(handle)
+        try db.executeMany(sql: "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows: rows)
         try upsertLatest(tx, runID: runID, Array(latest.values))
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 @testable import MLOpsCore
 
 /// A throwaway workspace in a temporary folder: a real jobs.yaml, a real SQLite store.
@@ -35,11 +34,11 @@ struct TestWorkspace {
 
     /// One integer from the store, read synchronously (also from async tests).
     func count(_ sql: String) throws -> Int {
-        try store().database.read { try Int.fetchOne($0, sql: sql) ?? 0 }
+        try store().read { try Int.fetchOne($0.db, sql: sql) ?? 0 }
     }
 
     func double(_ sql: String) throws -> Double? {
-        try store().database.read { try Double.fetchOne($0, sql: sql) }
+        try store().read { try Double.fetchOne($0.db, sql: sql) }
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: root) }
