@@ -20,7 +20,7 @@ struct DiskFullTests {
         }
         defer { _ = try? cli.runTool("/bin/umount", ["-l", mount]) }
         // The command's own output goes to files in cli.root, off the small disk.
-        func mlops(_ arguments: [String]) throws -> MLOpsBinary.Output { try cli.run(arguments + ["-C", mount]) }
+        func mlops(_ arguments: [String]) throws -> MLOpsBinary.Output { try cli.run(arguments + ["-C", mount], environment: ["MLOPS_TRACKING": mount + "/experiments/mlops.sqlite"]) }
         try write(mount + "/jobs.yaml", """
             version: 1
             jobs:

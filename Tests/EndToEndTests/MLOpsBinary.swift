@@ -1,4 +1,5 @@
 import Foundation
+import MLOpsCore
 import Testing
 
 /// The built `mlops` executable, run as a user would run it, in a temporary workspace.
@@ -21,9 +22,13 @@ struct MLOpsBinary {
     }
 
     let root: String
+    /// The workspace's store: its SQLite file, or under MLOPS_TEST_POSTGRES a database of its own,
+    /// which every command run here is given as MLOPS_TRACKING.
+    let storeLocation: String
 
     init(_ yaml: String? = nil) throws {
         root = NSTemporaryDirectory() + "mlops-e2e-" + UUID().uuidString.prefix(8)
+        storeLocation = try PostgresAdmin.testDatabase() ?? root + "/experiments/mlops.sqlite"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         if let yaml { try write("jobs.yaml", yaml) }
     }
@@ -88,8 +93,15 @@ struct MLOpsBinary {
         }
     }
 
+    var usesPostgreSQL: Bool { StoreLocation(storeLocation).isPostgreSQL }
+
+    /// The workspace's store, opened as a command would open it.
+    func store() throws -> Store { try Store(path: storeLocation) }
+
     func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
-        try Running(arguments, cwd: root, environment: environment)
+        var environment = environment
+        if usesPostgreSQL && environment["MLOPS_TRACKING"] == nil { environment["MLOPS_TRACKING"] = storeLocation }
+        return try Running(arguments, cwd: root, environment: environment)
     }
 
     @discardableResult

@@ -68,7 +68,7 @@ struct NotificationTests {
     }
 
     func outbox(_ cli: MLOpsBinary) throws -> [(event: String, state: String, attempts: Int)] {
-        let store = try Store(path: cli.root + "/experiments/mlops.sqlite")
+        let store = try cli.store()
         return try store.read { tx in
             let db = tx.db
             return try Row.fetchAll(db, sql: "SELECT event, state, attempts FROM notifications ORDER BY id").map { ($0["event"] as String, $0["state"] as String, $0["attempts"] as Int) }
@@ -105,7 +105,7 @@ struct NotificationTests {
         #expect(receiver.events.count == 3)
         #expect(try outbox(cli).map(\.state) == ["delivered", "delivered"])
         #expect(try outbox(cli).first?.attempts == 2)
-        let store = try Store(path: cli.root + "/experiments/mlops.sqlite")
+        let store = try cli.store()
         let audit = try store.read { try String.fetchAll($0.db, sql: "SELECT to_state FROM audit_log WHERE entity_type = 'notification' ORDER BY id") }
         #expect(audit.filter { $0 == "failed" }.count == 1 && audit.filter { $0 == "delivered" }.count == 4)
     }

@@ -44,7 +44,7 @@ struct OutcomeImportTests {
         #expect(bad.stderr.contains("line 5: time 'yesterday'"))
         #expect(bad.stderr.contains("nothing was imported"))
         // Line 2 was fine, but it was not imported either.
-        let store = try Store(path: cli.root + "/experiments/mlops.sqlite")
+        let store = try cli.store()
         #expect(try store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM outcomes") } == 3)
         let missing = try cli.run(["outcomes", "import", "nope.csv"])
         #expect(missing.status == 2 && missing.stderr.contains("cannot read nope.csv"))

@@ -55,7 +55,7 @@ struct RegistryOwnerTests {
         #expect(rollout["state"] as? String == "paused" && rollout["weight"] as? Int == 50)
         let models = try #require(try cli.json(["models"]) as? [[String: Any]])
         #expect(models.first?["aliases"] as? [String: Int] == ["champion": 1, "challenger": 2, "staging": 2])
-        let store = try Store(path: "\(cli.root)/experiments/mlops.sqlite")
+        let store = try cli.store()
         let registry = ModelRegistry(store: store, directory: "\(cli.root)/registry")
         for v in [1, 2] { try registry.verify(try registry.version("propensity", v)) }
         var served: Set<Int> = []

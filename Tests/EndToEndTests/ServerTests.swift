@@ -88,7 +88,7 @@ struct ServerTests {
         // A graceful stop writes every buffered prediction.
         kill(server.process.pid, SIGTERM)
         #expect(server.process.wait().status == 0)
-        let store = try Store(path: server.cli.root + "/experiments/mlops.sqlite")
+        let store = try server.cli.store()
         #expect(try store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM predictions WHERE run_uuid = 'serve'") } == 143)
         #expect(try store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM outcomes") } == 2)
     }
@@ -171,13 +171,13 @@ struct ServerTests {
         kill(server.process.pid, SIGKILL)
         _ = server.process.wait()
         #expect(acknowledged.count == 240)
-        let recorded = try Self.servedPredictions(in: server.cli.root + "/experiments/mlops.sqlite")
+        let recorded = try Self.servedPredictions(in: server.cli)
         let missing = acknowledged.filter { recorded[$0.key] != $0.value }
         #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged predictions are not in the store")
     }
 
-    static func servedPredictions(in path: String) throws -> [Int64: String] {
-        let store = try Store(path: path)
+    static func servedPredictions(in cli: MLOpsBinary) throws -> [Int64: String] {
+        let store = try cli.store()
         return try store.read { tx in
             let db = tx.db
             return try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, entity_id FROM predictions WHERE run_uuid = 'serve'")

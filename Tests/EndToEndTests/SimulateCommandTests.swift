@@ -21,7 +21,8 @@ struct SimulateCommandTests {
         #expect(events.joined().contains { $0 == "rollback v2" || $0 == "gate failed" })
         #expect(weeks.allSatisfy { ($0["champion"] as? Int) == 1 })
         #expect(FileManager.default.fileExists(atPath: cli.root + "/a/simulation.svg"))
-        let history = try cli.run(["runs", "--json", "-C", cli.root + "/a"])
+        // A simulation keeps its own SQLite store in its workspace, whatever store the team uses.
+        let history = try cli.run(["runs", "--json", "-C", cli.root + "/a"], environment: ["MLOPS_TRACKING": cli.root + "/a/experiments/mlops.sqlite"])
         let runs = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
         #expect(runs.count >= 10)
 

@@ -9,7 +9,7 @@ struct OutboxTests {
     @Test func aClaimedNotificationIsNotClaimedAgainUntilItsLeaseEnds() throws {
         let folder = NSTemporaryDirectory() + "mlops-store-" + UUID().uuidString.prefix(8)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try Store(path: "\(folder)/mlops.sqlite")
+        let store = try Store(path: try PostgresAdmin.testDatabase() ?? "\(folder)/mlops.sqlite")
         try store.write { tx in try Outbox.enqueue(tx, .runFailed, job: "j", summary: "failed", now: 100) }
         let first = try store.write { try Outbox.claimDue($0, now: 100, lease: 1000) }
         #expect(first.count == 1)

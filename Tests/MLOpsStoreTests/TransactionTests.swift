@@ -9,7 +9,7 @@ struct TransactionTests {
 
     func store() throws -> (Store, String) {
         let folder = NSTemporaryDirectory() + "mlops-store-" + UUID().uuidString.prefix(8)
-        return (try Store(path: "\(folder)/mlops.sqlite"), folder)
+        return (try Store(path: try PostgresAdmin.testDatabase() ?? "\(folder)/mlops.sqlite"), folder)
     }
 
     @Test func aChangeThatThrowsLeavesNoTraceInAnyOwner() throws {

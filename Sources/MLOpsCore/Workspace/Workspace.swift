@@ -4,6 +4,7 @@ import Foundation
 public struct Workspace: Sendable, Hashable {
     public var root: String
     public var specPath: String
+    /// The SQLite file, or the URL of a PostgreSQL database (see `StoreLocation`).
     public var storePath: String
     public var experimentsDirectory: String
     public var registryDirectory: String
@@ -14,7 +15,7 @@ public struct Workspace: Sendable, Hashable {
         self.specPath = specPath.map { Self.absolute($0, relativeTo: FileManager.default.currentDirectoryPath) } ?? "\(absolute)/jobs.yaml"
         experimentsDirectory = "\(absolute)/experiments"
         registryDirectory = "\(absolute)/registry"
-        self.storePath = storePath.map { Self.absolute($0, relativeTo: FileManager.default.currentDirectoryPath) }
+        self.storePath = storePath.map { StoreLocation($0).isPostgreSQL ? $0 : Self.absolute($0, relativeTo: FileManager.default.currentDirectoryPath) }
             ?? "\(absolute)/experiments/mlops.sqlite"
     }
 

@@ -104,6 +104,9 @@ public struct RolloutEventRecord: Sendable, Hashable, Codable, RowDecodable {
 /// transaction, which also moves the aliases the new state implies (through `RegistryRecords`).
 public enum RolloutRecords {
     static let inFlightStates = "state IN ('pending', 'progressing', 'paused')"
+    /// Newest first: by start, and among rollouts started in the same millisecond (a simulated
+    /// week aborts one and starts the next), by which was created last.
+    static let newestFirst = "started_time DESC, (SELECT MIN(e.id) FROM rollout_events e WHERE e.rollout_id = rollouts.id) DESC"
 
     public static func inFlight(_ tx: StoreTransaction, _ model: String) throws -> RolloutRow? {
         try Row.fetchOne(tx.db, sql: "SELECT * FROM rollouts WHERE model_name = ? AND \(inFlightStates)", arguments: [model]).map(RolloutRow.init)
@@ -111,19 +114,19 @@ public enum RolloutRecords {
 
     /// The model's newest rollout, whatever its state.
     public static func latest(_ tx: StoreTransaction, _ model: String) throws -> RolloutRow? {
-        try Row.fetchOne(tx.db, sql: "SELECT * FROM rollouts WHERE model_name = ? ORDER BY started_time DESC, rowid DESC LIMIT 1",
+        try Row.fetchOne(tx.db, sql: "SELECT * FROM rollouts WHERE model_name = ? ORDER BY \(newestFirst) LIMIT 1",
                          arguments: [model]).map(RolloutRow.init)
     }
 
     /// Each model's newest rollout, or every rollout of `model`, newest first.
     public static func list(_ tx: StoreTransaction, model: String?) throws -> [RolloutRow] {
         if let model {
-            return try Row.fetchAll(tx.db, sql: "SELECT * FROM rollouts WHERE model_name = ? ORDER BY started_time DESC, rowid DESC",
+            return try Row.fetchAll(tx.db, sql: "SELECT * FROM rollouts WHERE model_name = ? ORDER BY \(newestFirst)",
                                     arguments: [model]).map(RolloutRow.init)
         }
         return try Row.fetchAll(tx.db, sql: """
-            SELECT * FROM rollouts r WHERE rowid = (SELECT rowid FROM rollouts WHERE model_name = r.model_name
-                ORDER BY started_time DESC, rowid DESC LIMIT 1) ORDER BY model_name
+            SELECT * FROM rollouts r WHERE id = (SELECT id FROM rollouts WHERE model_name = r.model_name
+                ORDER BY \(newestFirst) LIMIT 1) ORDER BY model_name
             """).map(RolloutRow.init)
     }
 

@@ -56,10 +56,10 @@ public struct LoggedModelSearch: Sendable {
         var args: SQLArguments = experimentIDs
         for c in filter?.comparisons ?? [] {
             switch c.entity {
-            case .attribute: clauses.append(FilterSQL.compare(c, column: Self.column(c.key), args: &args))
-            case .metric: clauses.append(FilterSQL.compare(c, column: Self.latestMetric(c.key, datasets: datasets, args: &args), args: &args))
-            case .param: clauses.append(FilterSQL.keyValue(c, table: "logged_model_params", match: "t.model_id = m.model_id", args: &args))
-            case .tag: clauses.append(FilterSQL.keyValue(c, table: "logged_model_tags", match: "t.model_id = m.model_id", args: &args))
+            case .attribute: clauses.append(FilterSQL.compare(c, column: Self.column(c.key), args: &args, tx.dialect))
+            case .metric: clauses.append(FilterSQL.compare(c, column: Self.latestMetric(c.key, datasets: datasets, args: &args), args: &args, tx.dialect))
+            case .param: clauses.append(FilterSQL.keyValue(c, table: "logged_model_params", match: "t.model_id = m.model_id", args: &args, tx.dialect))
+            case .tag: clauses.append(FilterSQL.keyValue(c, table: "logged_model_tags", match: "t.model_id = m.model_id", args: &args, tx.dialect))
             }
         }
         var terms: [String] = []

@@ -54,11 +54,13 @@ public enum Outbox {
 
     /// What is due for delivery at `now`, oldest first, claimed for `lease` milliseconds: another
     /// process delivering the same outbox (a run and `mlops serve` both do) skips it, and if this
-    /// one dies the rows come due again when the lease ends.
+    /// one dies the rows come due again when the lease ends. SQLite has one writer, so the claim
+    /// holds as written; on PostgreSQL the rows are locked as they are read and rows another
+    /// daemon has locked are skipped (`FOR UPDATE SKIP LOCKED`), so two daemons claim disjoint rows.
     public static func claimDue(_ tx: StoreTransaction, now: Int64, lease: Int64, limit: Int = 100) throws -> [Pending] {
         let rows = try Pending.fetchAll(tx.db, sql: """
             SELECT id, time, event, job, model, summary, payload, state, attempts, delivered_to, last_error
-            FROM notifications WHERE state = 'pending' AND next_attempt_time <= ? ORDER BY id LIMIT ?
+            FROM notifications WHERE state = 'pending' AND next_attempt_time <= ? ORDER BY id LIMIT ?\(tx.dialect == .postgresql ? " FOR UPDATE SKIP LOCKED" : "")
             """, arguments: [now, limit])
         for row in rows {
             try tx.db.execute(sql: "UPDATE notifications SET next_attempt_time = ? WHERE id = ?", arguments: [now + lease, row.id])
@@ -68,10 +70,12 @@ public enum Outbox {
 
     /// Records one receiver's delivery at once, so a sender that dies after it does not send it there again.
     public static func markDelivered(_ tx: StoreTransaction, id: Int64, to target: String) throws {
-        try tx.db.execute(sql: """
-            UPDATE notifications SET delivered_to = json_insert(delivered_to, '$[#]', ?)
-            WHERE id = ? AND NOT EXISTS (SELECT 1 FROM json_each(delivered_to) WHERE value = ?)
-            """, arguments: [target, id, target])
+        let lock = tx.dialect == .postgresql ? " FOR UPDATE" : ""
+        guard let stored = try String.fetchOne(tx.db, sql: "SELECT delivered_to FROM notifications WHERE id = ?\(lock)", arguments: [id]) else { return }
+        var targets = (try? JSONDecoder().decode([String].self, from: Data(stored.utf8))) ?? []
+        guard !targets.contains(target) else { return }
+        targets.append(target)
+        try tx.db.execute(sql: "UPDATE notifications SET delivered_to = ? WHERE id = ?", arguments: [JSONWriter.text(targets), id])
     }
 
     /// How many notifications wait, and when the next one is due.

@@ -125,8 +125,8 @@ extension RegistryRecords {
         var args: SQLArguments = []
         let clauses = (filter?.comparisons ?? []).map { c in
             c.entity == .tag
-                ? FilterSQL.keyValue(c, table: "registered_model_tags", match: "t.name = m.name", args: &args)
-                : FilterSQL.compare(c, column: "m.name", args: &args)
+                ? FilterSQL.keyValue(c, table: "registered_model_tags", match: "t.name = m.name", args: &args, tx.dialect)
+                : FilterSQL.compare(c, column: "m.name", args: &args, tx.dialect)
         }
         let sql = "SELECT m.* FROM registered_models m WHERE \(clauses.isEmpty ? "1" : clauses.joined(separator: " AND ")) ORDER BY m.name"
         return try FilterSQL.page(tx.db, sql, args, limit: page.limit, offset: page.offset).map { try modelDetail(tx.db, $0) }
@@ -138,8 +138,8 @@ extension RegistryRecords {
         var args: SQLArguments = []
         let clauses = (filter?.comparisons ?? []).map { c in
             c.entity == .tag
-                ? FilterSQL.keyValue(c, table: "model_version_tags", match: "t.name = model_versions.name AND t.version = model_versions.version", args: &args)
-                : FilterSQL.compare(c, column: c.key == "run_id" ? "source_run_id" : c.key, args: &args)
+                ? FilterSQL.keyValue(c, table: "model_version_tags", match: "t.name = model_versions.name AND t.version = model_versions.version", args: &args, tx.dialect)
+                : FilterSQL.compare(c, column: c.key == "run_id" ? "source_run_id" : c.key, args: &args, tx.dialect)
         }
         let sql = "SELECT * FROM model_versions\(clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) ORDER BY name, version DESC"
         return try FilterSQL.page(tx.db, sql, args, limit: page.limit, offset: page.offset).map { try versionDetail(tx.db, $0) }

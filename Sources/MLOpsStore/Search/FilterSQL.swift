@@ -4,8 +4,8 @@
 /// the search takes; this only writes the SQL.
 enum FilterSQL {
     /// A comparison of one value (an attribute, a metric's latest value) held by `column`.
-    static func compare(_ c: RunFilter.Comparison, column: String, args: inout SQLArguments) -> String {
-        let (expression, values) = RunSearch.comparisonSQL(c, column: column)
+    static func compare(_ c: RunFilter.Comparison, column: String, args: inout SQLArguments, _ dialect: SQLDialect) -> String {
+        let (expression, values) = RunSearch.comparisonSQL(c, column: column, dialect)
         args += values
         return expression
     }
@@ -13,11 +13,11 @@ enum FilterSQL {
     /// A tag (or param) comparison as MLflow's SQL join makes it: the row has the key, and its
     /// value compares. One exception, MLflow's too: the client asks for plain models with
     /// `tags.mlflow.prompt.is_prompt != 'true'`, which also matches a model without that tag.
-    static func keyValue(_ c: RunFilter.Comparison, table: String, match: String, args: inout SQLArguments) -> String {
+    static func keyValue(_ c: RunFilter.Comparison, table: String, match: String, args: inout SQLArguments, _ dialect: SQLDialect) -> String {
         let promptMarker = c.comparator == "!=" && c.key == "mlflow.prompt.is_prompt"
         var compared = c
         if promptMarker { compared.comparator = "=" }
-        let (expression, values) = RunSearch.comparisonSQL(compared, column: "t.value")
+        let (expression, values) = RunSearch.comparisonSQL(compared, column: "t.value", dialect)
         args.append(c.key)
         args += values
         return "\(promptMarker ? "NOT " : "")EXISTS (SELECT 1 FROM \(table) t WHERE \(match) AND t.key = ? AND \(expression))"

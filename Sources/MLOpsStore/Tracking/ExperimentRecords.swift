@@ -89,8 +89,8 @@ public enum ExperimentRecords {
         var clauses = ["e.lifecycle_stage IN (\(stages.map { _ in "?" }.joined(separator: ",")))"]
         for comparison in filter?.comparisons ?? [] {
             clauses.append(comparison.entity == .tag
-                ? FilterSQL.keyValue(comparison, table: "experiment_tags", match: "t.experiment_id = e.experiment_id", args: &args)
-                : FilterSQL.compare(comparison, column: "e.\(comparison.key)", args: &args))
+                ? FilterSQL.keyValue(comparison, table: "experiment_tags", match: "t.experiment_id = e.experiment_id", args: &args, tx.dialect)
+                : FilterSQL.compare(comparison, column: "e.\(comparison.key)", args: &args, tx.dialect))
         }
         let terms = order.map { "e.\($0.key) \($0.ascending ? "ASC" : "DESC")" } + ["e.creation_time DESC", "e.experiment_id ASC"]
         let sql = "SELECT e.* FROM experiments e WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(terms.joined(separator: ", "))"

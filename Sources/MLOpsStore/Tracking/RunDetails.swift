@@ -28,10 +28,10 @@ extension Tracker {
         for row in try rows("SELECT run_uuid, key, value FROM tags WHERE run_uuid IN (\(marks)) ORDER BY key") {
             details[row["run_uuid"], default: RunDetails()].tags.append((row["key"], (row["value"] as String?) ?? ""))
         }
-        for row in try rows("SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (\(marks)) ORDER BY rowid") {
+        for row in try rows("SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (\(marks)) ORDER BY kind, name, digest") {
             details[row["run_uuid"], default: RunDetails()].inputs.append((row["kind"], row["body"]))
         }
-        for row in try rows("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN (\(marks)) ORDER BY rowid") {
+        for row in try rows("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN (\(marks)) ORDER BY step, model_id") {
             details[row["run_uuid"], default: RunDetails()].outputs.append((row["model_id"], row["step"]))
         }
         return details

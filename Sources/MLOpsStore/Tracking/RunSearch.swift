@@ -68,17 +68,19 @@ public struct RunSearch: Sendable {
         }
     }
 
-    package static func attributeColumn(_ key: String) -> String {
+    package static func attributeColumn(_ key: String, _ dialect: SQLDialect) -> String {
         switch key {
         case "run_id", "run_uuid": return "runs.run_uuid"
         case "run_name": return "runs.name"
         case "created": return "runs.start_time"
-        case "duration": return "(COALESCE(runs.end_time, CAST(strftime('%s','now') AS INTEGER) * 1000) - runs.start_time)"
+        case "duration":
+            let now = dialect == .sqlite ? "CAST(strftime('%s','now') AS INTEGER) * 1000" : "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+            return "(COALESCE(runs.end_time, \(now)) - runs.start_time)"
         default: return "runs.\(key)"
         }
     }
 
-    /// MLflow's LIKE is case-sensitive, SQLite's is not: translate to GLOB.
+    /// MLflow's LIKE is case-sensitive, SQLite's is not: on SQLite it becomes GLOB.
     package static func globPattern(_ like: String) -> String {
         var out = ""
         for c in like {
@@ -94,7 +96,7 @@ public struct RunSearch: Sendable {
         return out
     }
 
-    public func compile() -> (String, SQLArguments) {
+    public func compile(for dialect: SQLDialect) -> (String, SQLArguments) {
         var clauses: [String] = ["runs.lifecycle_stage IN (\(lifecycleStages.map { _ in "?" }.joined(separator: ",")))"]
         var args: SQLArguments = lifecycleStages
         if let kind { clauses.append("runs.kind = ?"); args.append(kind.rawValue) }
@@ -105,7 +107,7 @@ public struct RunSearch: Sendable {
             args += experimentIDs.map { $0 as (any SQLValueConvertible)? }
         }
         for comparison in filter?.comparisons ?? [] {
-            let (expression, valueArgs) = Self.comparisonSQL(comparison, column: "x.value")
+            let (expression, valueArgs) = Self.comparisonSQL(comparison, column: "x.value", dialect)
             switch comparison.entity {
             case .metric:
                 clauses.append("EXISTS (SELECT 1 FROM latest_metrics x WHERE x.run_uuid = runs.run_uuid AND x.key = ? AND x.is_nan = 0 AND \(expression))")
@@ -117,7 +119,7 @@ public struct RunSearch: Sendable {
                 clauses.append("EXISTS (SELECT 1 FROM tags x WHERE x.run_uuid = runs.run_uuid AND x.key = ? AND \(expression))")
                 args.append(comparison.key)
             case .attribute:
-                let (attributeExpression, _) = Self.comparisonSQL(comparison, column: Self.attributeColumn(comparison.key))
+                let (attributeExpression, _) = Self.comparisonSQL(comparison, column: Self.attributeColumn(comparison.key, dialect), dialect)
                 clauses.append(attributeExpression)
             }
             args += valueArgs
@@ -133,7 +135,7 @@ public struct RunSearch: Sendable {
             case .tag:
                 order.append("(SELECT value FROM tags WHERE run_uuid = runs.run_uuid AND key = ?) \(direction) NULLS LAST")
             case .attribute:
-                order.append("\(Self.attributeColumn(term.key)) \(direction) NULLS LAST")
+                order.append("\(Self.attributeColumn(term.key, dialect)) \(direction) NULLS LAST")
             }
             if term.entity != .attribute { args.append(term.key) }
         }
@@ -143,11 +145,13 @@ public struct RunSearch: Sendable {
         return (sql, args)
     }
 
-    public static func comparisonSQL(_ c: RunFilter.Comparison, column: String) -> (String, SQLArguments) {
+    public static func comparisonSQL(_ c: RunFilter.Comparison, column: String, _ dialect: SQLDialect) -> (String, SQLArguments) {
         switch (c.comparator, c.value) {
         case let (op, .number(n)): return ("\(column) \(op) ?", [n])
-        case let ("LIKE", .string(s)): return ("\(column) GLOB ?", [globPattern(s)])
-        case let ("ILIKE", .string(s)): return ("LOWER(\(column)) GLOB ?", [globPattern(s.lowercased())])
+        case let ("LIKE", .string(s)) where dialect == .sqlite: return ("\(column) GLOB ?", [globPattern(s)])
+        case let ("ILIKE", .string(s)) where dialect == .sqlite: return ("LOWER(\(column)) GLOB ?", [globPattern(s.lowercased())])
+        case let ("LIKE", .string(s)): return ("\(column) LIKE ?", [s])
+        case let ("ILIKE", .string(s)): return ("\(column) ILIKE ?", [s])
         case let ("IN", .list(items)), let ("NOT IN", .list(items)):
             let placeholders = items.map { _ in "?" }.joined(separator: ",")
             return ("\(column) \(c.comparator) (\(placeholders.isEmpty ? "NULL" : placeholders))", items)
@@ -161,7 +165,7 @@ public struct RunSearch: Sendable {
     }
 
     public func run(_ tx: StoreTransaction) throws -> [RunRecord] {
-        let (sql, args) = compile()
+        let (sql, args) = compile(for: tx.dialect)
         return try RunRecord.fetchAll(tx.db, sql: sql, arguments: args)
     }
 

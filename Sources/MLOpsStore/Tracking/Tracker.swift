@@ -141,7 +141,7 @@ public struct Tracker: Sendable {
 
     public func children(of parentID: String) throws -> [RunRecord] {
         try store.read { tx in
-            return try RunRecord.fetchAll(tx.db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, rowid", arguments: [parentID])
+            return try RunRecord.fetchAll(tx.db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, stage, attempt, run_uuid", arguments: [parentID])
         }
     }
 

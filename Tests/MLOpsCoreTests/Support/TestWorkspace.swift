@@ -1,7 +1,8 @@
 import Foundation
 @testable import MLOpsCore
 
-/// A throwaway workspace in a temporary folder: a real jobs.yaml, a real SQLite store.
+/// A throwaway workspace in a temporary folder: a real jobs.yaml, a real SQLite store (or a real
+/// PostgreSQL database of its own under MLOPS_TEST_POSTGRES).
 struct TestWorkspace {
     let root: String
     let workspace: Workspace
@@ -9,7 +10,8 @@ struct TestWorkspace {
     init(_ yaml: String? = nil) throws {
         root = NSTemporaryDirectory() + "mlops-test-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        workspace = Workspace(root: root)
+        // Under MLOPS_TEST_POSTGRES each workspace gets a database of its own on that server.
+        workspace = Workspace(root: root, storePath: try PostgresAdmin.testDatabase())
         if let yaml { try write("jobs.yaml", yaml) }
     }
 
