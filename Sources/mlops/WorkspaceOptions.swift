@@ -10,14 +10,19 @@ struct WorkspaceOptions: ParsableArguments {
     @Option(name: [.customShort("f"), .long], help: "The spec (default: WORKSPACE/jobs.yaml).")
     var file: String?
 
-    var resolved: Workspace { Workspace.resolve(workspace: workspace, spec: file) }
+    @Option(name: .long, help: ArgumentHelp("The store: a SQLite file or a postgresql://user:password@host:port/database URL (default: MLOPS_TRACKING, else `tracking:` in the spec, else WORKSPACE/experiments/mlops.sqlite).", valueName: "file-or-url"))
+    var tracking: String?
+
+    var resolved: Workspace { Workspace.resolve(workspace: workspace, spec: file, tracking: tracking) }
 
     func openStore() throws -> Store {
         let workspace = resolved
         do {
             return try Store(path: workspace.storePath)
+        } catch let error as StoreError {
+            throw CLIError.invalidInput(error.description)
         } catch {
-            throw CLIError.invalidInput("cannot open the store at \(workspace.storePath): \(error)")
+            throw CLIError.invalidInput("cannot open the store at \(StoreLocation(workspace.storePath)): \(error)")
         }
     }
 

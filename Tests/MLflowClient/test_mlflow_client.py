@@ -5,6 +5,7 @@ Run by scripts/test when MLFLOW_PYTHON names a Python with mlflow installed (.ci
 """
 import json
 import os
+import uuid
 import shutil
 import subprocess
 import tempfile
@@ -19,11 +20,35 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MLOPS = os.environ.get("MLOPS_BIN") or os.path.join(HERE, "..", "..", ".build", "debug", "mlops")
 
 
+def fresh_store():
+    """Under MLOPS_TEST_POSTGRES, a new database on that server (the suite then runs on PostgreSQL);
+    otherwise None, and each workspace keeps its SQLite file."""
+    server = os.environ.get("MLOPS_TEST_POSTGRES")
+    if not server:
+        return None
+    name = "mlops_py_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", server, "-c", "CREATE DATABASE " + name], check=True)
+    base, _, query = server.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
+
+
+STORE = fresh_store()
+
+
+def mlops_env():
+    """The environment a command of the suite runs in: none of the caller's MLOPS_ and MLFLOW_
+    settings, and the suite's store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_") and not k.startswith("MLFLOW_")}
+    if STORE:
+        env["MLOPS_TRACKING"] = STORE
+    return env
+
+
 class MLflowClientTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.workspace = tempfile.mkdtemp(prefix="mlops-mlflow-")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_") and not k.startswith("MLFLOW_")}
+        env = mlops_env()
         cls.server = subprocess.Popen([MLOPS, "server", "--port", "0", "-C", cls.workspace],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = cls.server.stdout.readline()
@@ -42,7 +67,7 @@ class MLflowClientTests(unittest.TestCase):
         shutil.rmtree(cls.workspace, ignore_errors=True)
 
     def mlops(self, *args):
-        out = subprocess.run([MLOPS, *args, "-C", self.workspace], capture_output=True, text=True, timeout=120)
+        out = subprocess.run([MLOPS, *args, "-C", self.workspace], capture_output=True, text=True, timeout=120, env=mlops_env())
         self.assertEqual(out.returncode, 0, out.stderr)
         return out.stdout
 
@@ -392,7 +417,7 @@ class MLflowClientTests(unittest.TestCase):
         token_file = os.path.join(self.workspace, "token")
         with open(token_file, "w") as f:
             f.write("client-token\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_") and not k.startswith("MLFLOW_")}
+        env = mlops_env()
         server = subprocess.Popen([MLOPS, "server", "--port", "0", "--token-file", token_file, "-C", self.workspace],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         try:

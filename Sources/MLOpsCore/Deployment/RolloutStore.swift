@@ -78,9 +78,10 @@ public struct RolloutStore: Sendable {
     @discardableResult
     public func apply(_ event: RolloutEvent, to id: String, now: Int64, detail: String? = nil, rollbackTo: Int? = nil) throws -> Transition {
         try store.write { tx in
-            guard let rollout = try RolloutRecords.rollout(tx, id).map(Rollout.init(row:)) else {
+            guard let stored = try RolloutRecords.rolloutForTransition(tx, id) else {
                 throw RolloutError("no rollout \(id)")
             }
+            let rollout = try Rollout(row: stored)
             let machine = rollout.plan.machine
             let next: RolloutState
             do { next = try machine.next(rollout.state, event) } catch { throw RolloutError("\(rollout.model) v\(rollout.candidateVersion): \(error)") }
@@ -97,7 +98,7 @@ public struct RolloutStore: Sendable {
             var update = updated.stateUpdate
             update.step = updated.step ?? rollout.step ?? 0
             update.updatedTime = now
-            try RolloutRecords.update(tx, update)
+            try RolloutRecords.update(tx, update, from: stored)
             let name = RolloutMachine.eventName(event)
             if next != rollout.state || rollbackTo != nil {
                 try RolloutRecords.appendEvent(tx, id: id, model: rollout.model, event: name, from: rollout.state.name, to: next.name,

@@ -4,6 +4,9 @@ import Foundation
 public struct JobsFile: Sendable {
     public var path: String
     public var version: Int
+    /// The store the workspace uses (`tracking:`): a SQLite file, relative to the workspace, or a
+    /// PostgreSQL URL. `--tracking` and MLOPS_TRACKING override it.
+    public var tracking: String?
     public var jobs: [JobSpec]
     public var monitors: [MonitorSpec]
     /// Workspace-wide notification targets.

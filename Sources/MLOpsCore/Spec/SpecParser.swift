@@ -3,7 +3,7 @@ import Yams
 
 /// Turns jobs.yaml into a `JobsFile`, or a `SpecError` that lists every problem with its location.
 public enum SpecParser {
-    static let rootKeys = ["version", "jobs", "monitors", "notify"]
+    static let rootKeys = ["version", "tracking", "jobs", "monitors", "notify"]
     static let jobKeys = ["description", "schedule", "timezone", "catchup", "concurrency", "max_parallel", "params", "stages", "notify"]
     static let stageKeys = ["uses", "run", "shell", "with", "needs", "retries", "retry_delay", "max_retry_delay",
                             "timeout", "kill_grace", "trigger_rule", "skip_if", "env"]
@@ -41,6 +41,7 @@ public enum SpecParser {
         var jobs: [JobSpec] = []
         var monitors: [MonitorSpec] = []
         var notify: [NotifyTarget] = []
+        var tracking: String?
         var jobsNode: Node?
         guard let entries = reader.mapping(root, "", allowed: rootKeys, what: "a mapping with `version` and `jobs`") else {
             throw SpecError(reader.diagnostics)
@@ -59,6 +60,14 @@ public enum SpecParser {
                         if let job = parseJob(name: name, keyNode: keyNode, node: jobNode, reader: &reader, catalog: catalog) {
                             jobs.append(job)
                         }
+                    }
+                }
+            case "tracking":
+                if let text = reader.string(value, "tracking") {
+                    if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                        reader.error(value, "tracking", "`tracking` is empty", hint: "give a SQLite file or a postgresql://user@host:port/database URL, or leave the key out")
+                    } else {
+                        tracking = text
                     }
                 }
             case "notify":
@@ -90,7 +99,7 @@ public enum SpecParser {
             }
         }
         if !reader.diagnostics.isEmpty { throw SpecError(reader.diagnostics) }
-        return JobsFile(path: file, version: version, jobs: jobs, monitors: monitors, notify: notify,
+        return JobsFile(path: file, version: version, tracking: tracking, jobs: jobs, monitors: monitors, notify: notify,
                         sha256: sha256 ?? SHA256Digest.hex(of: Data(text.utf8)))
     }
 
@@ -318,5 +327,17 @@ public enum SpecParser {
             }
         }
         return condition
+    }
+}
+
+extension SpecParser {
+    /// The spec's `tracking:`, read without checking the rest of the spec: commands that do not
+    /// run jobs (`mlops runs`) find the store even when a job in the spec has an error. Nil when
+    /// the file is missing, unreadable or has no such string.
+    public static func tracking(inSpecAt path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
+              text.contains("tracking:"), let node = try? Yams.compose(yaml: text), let mapping = node.mapping,
+              let value = mapping["tracking"]?.string, !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        return value
     }
 }

@@ -20,10 +20,16 @@ public struct Workspace: Sendable, Hashable {
     }
 
     /// The workspace a command works on: `--workspace`, else `MLOPS_WORKSPACE` (set inside a stage),
-    /// else the current folder; the store is `MLOPS_TRACKING` when that is set.
-    public static func resolve(workspace: String?, spec: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> Workspace {
+    /// else the current folder. Its store: `--tracking`, else `MLOPS_TRACKING`, else the spec's
+    /// `tracking:`, else `experiments/mlops.sqlite` in the workspace.
+    public static func resolve(workspace: String?, spec: String?, tracking: String? = nil,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) -> Workspace {
         let root = workspace ?? environment["MLOPS_WORKSPACE"] ?? FileManager.default.currentDirectoryPath
-        return Workspace(root: root, specPath: spec, storePath: environment["MLOPS_TRACKING"])
+        var resolved = Workspace(root: root, specPath: spec, storePath: tracking ?? environment["MLOPS_TRACKING"].flatMap { $0.isEmpty ? nil : $0 })
+        if tracking == nil, environment["MLOPS_TRACKING"]?.isEmpty ?? true, let named = SpecParser.tracking(inSpecAt: resolved.specPath) {
+            resolved.storePath = StoreLocation(named).isPostgreSQL ? named : absolute(named, relativeTo: resolved.root)
+        }
+        return resolved
     }
 
     static func absolute(_ path: String, relativeTo base: String) -> String {

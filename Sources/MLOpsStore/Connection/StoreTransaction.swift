@@ -15,6 +15,10 @@ public struct StoreTransaction {
     public func nowMillis() -> Int64 { clock.nowMillis() }
 
     public var dialect: SQLDialect { db.dialect }
+
+    /// ` FOR UPDATE` on PostgreSQL, to lock the rows a read-then-write reads; nothing on SQLite,
+    /// whose write transactions hold the database's one write lock from their start.
+    var lockingRead: String { dialect == .postgresql ? " FOR UPDATE" : "" }
 }
 
 extension Store {

@@ -158,13 +158,25 @@ public enum RolloutRecords {
         return row
     }
 
-    /// Writes a transition's new state; the caller appends its event.
-    public static func update(_ tx: StoreTransaction, _ row: RolloutUpdate) throws {
+    /// Writes a transition's new state; the caller appends its event. A compare-and-set: the row
+    /// changes only if it is still in the state (and step, and update time) the transition was
+    /// computed from, so two processes that apply an event to one rollout never both move it.
+    public static func update(_ tx: StoreTransaction, _ row: RolloutUpdate, from before: RolloutRow) throws {
         try tx.db.execute(sql: """
             UPDATE rollouts SET state = ?, step = ?, reason = ?, weight = ?, step_started_time = ?, bake_started_time = ?,
-                promoted_time = ?, previous_until = ?, finished_time = ?, updated_time = ? WHERE id = ?
+                promoted_time = ?, previous_until = ?, finished_time = ?, updated_time = ?
+            WHERE id = ? AND state = ? AND step = ? AND updated_time = ?
             """, arguments: [row.state, row.step, row.reason, row.weight, row.stepStartedTime, row.bakeStartedTime,
-                             row.promotedTime, row.previousUntil, row.finishedTime, row.updatedTime, row.id])
+                             row.promotedTime, row.previousUntil, row.finishedTime, row.updatedTime, row.id,
+                             before.state, before.step, before.updatedTime])
+        guard tx.db.changesCount == 1 else {
+            throw StoreError("rollout \(row.id) moved on while this transition was computed (another process applied an event first); nothing was changed, read it again with `mlops rollouts show`")
+        }
+    }
+
+    /// A rollout's row, locked against other transitions until the transaction ends (PostgreSQL).
+    public static func rolloutForTransition(_ tx: StoreTransaction, _ id: String) throws -> RolloutRow? {
+        try Row.fetchOne(tx.db, sql: "SELECT * FROM rollouts WHERE id = ?\(tx.lockingRead)", arguments: [id]).map(RolloutRow.init)
     }
 
     /// Keeps the latest analysis on the row; not a transition, so no event.

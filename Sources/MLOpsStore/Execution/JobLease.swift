@@ -34,29 +34,44 @@ public enum JobLease {
     }
 
     /// The same, inside the caller's transaction (the runner starts a run and takes its lease at once).
+    ///
+    /// Taking over a dead holder's lease is a compare-and-delete on that holder's own row (its run
+    /// and its last heartbeat), and taking a free lease an insert that does nothing when a row is
+    /// there: of two contenders, whatever the isolation, one holds the lease and the other is
+    /// told who does.
     public static func acquire(_ tx: StoreTransaction, job: String, runID: String, identity: ProcessIdentity, now: Int64) throws -> Holder? {
         let db = tx.db
         var replaced: Holder?
-        if let row = try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE job = ?", arguments: [job]) {
-            let holder = Holder(job: job, runID: row["run_uuid"],
-                                identity: ProcessIdentity(pid: row["pid"], startTime: row["pid_start_time"],
-                                                          bootID: row["boot_id"], host: row["host"] ?? ""),
-                                acquiredTime: row["acquired_time"], heartbeatTime: row["heartbeat_time"])
+        if let holder = try holder(tx, job: job) {
             let alive = holder.identity.isAlive() ?? (now - holder.heartbeatTime < staleAfterMillis)
             if alive { throw Held(holder: holder) }
+            try db.execute(sql: "DELETE FROM leases WHERE job = ? AND run_uuid = ? AND heartbeat_time = ?",
+                           arguments: [job, holder.runID, holder.heartbeatTime])
+            guard db.changesCount == 1 else { throw Held(holder: try Self.holder(tx, job: job) ?? holder) }
             try OrphanRecords.closeOrphans(tx, jobRunID: holder.runID,
                                            reason: "orphaned: its runner (pid \(holder.identity.pid)) died; lease taken over by run \(runID.prefix(8))")
-            try db.execute(sql: "DELETE FROM leases WHERE job = ?", arguments: [job])
             try AuditLog.record(tx, entityType: "lease", entityID: job, action: "take_over", from: holder.runID, to: runID,
                                 detail: "holder pid \(holder.identity.pid) is gone")
             replaced = holder
         }
         try db.execute(sql: """
             INSERT INTO leases (job, run_uuid, pid, pid_start_time, boot_id, host, acquired_time, heartbeat_time)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job) DO NOTHING
             """, arguments: [job, runID, identity.pid, identity.startTime, identity.bootID, identity.host, now, now])
+        guard db.changesCount == 1 else {
+            throw Held(holder: try holder(tx, job: job) ?? Holder(job: job, runID: "?", identity: identity, acquiredTime: now, heartbeatTime: now))
+        }
         try AuditLog.record(tx, entityType: "lease", entityID: job, action: "acquire", to: runID)
         return replaced
+    }
+
+    /// Who holds the job's lease now, if anyone.
+    public static func holder(_ tx: StoreTransaction, job: String) throws -> Holder? {
+        try Row.fetchOne(tx.db, sql: "SELECT * FROM leases WHERE job = ?", arguments: [job]).map { row in
+            Holder(job: job, runID: row["run_uuid"],
+                   identity: ProcessIdentity(pid: row["pid"], startTime: row["pid_start_time"], bootID: row["boot_id"], host: row["host"] ?? ""),
+                   acquiredTime: row["acquired_time"], heartbeatTime: row["heartbeat_time"])
+        }
     }
 
     public static func heartbeat(_ store: Store, job: String, runID: String, now: Int64? = nil) throws {

@@ -11,9 +11,11 @@ public enum OrphanRecords {
 
     /// Closes a job run whose runner is gone, if it is still RUNNING (its runner may have finished
     /// meanwhile), with its attempts, and frees its lease. Returns the attempts it closed, nil when
-    /// the run was no longer RUNNING.
+    /// the run was no longer RUNNING. The run's row is read under a row lock on PostgreSQL, so of
+    /// two reapers that find the same orphan one closes it and the other finds it closed.
     public static func closeIfRunning(_ tx: StoreTransaction, jobRunID: String, reason: String, now: Int64) throws -> [RunRecord]? {
-        guard try Tracker.run(tx, jobRunID)?.status == .running else { return nil }
+        let status = try String.fetchOne(tx.db, sql: "SELECT status FROM runs WHERE run_uuid = ?\(tx.lockingRead)", arguments: [jobRunID])
+        guard status == RunStatus.running.rawValue else { return nil }
         let closed = try closeOrphans(tx, jobRunID: jobRunID, reason: reason, now: now)
         try tx.db.execute(sql: "DELETE FROM leases WHERE run_uuid = ?", arguments: [jobRunID])
         return closed

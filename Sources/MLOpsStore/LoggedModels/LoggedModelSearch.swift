@@ -48,7 +48,7 @@ public struct LoggedModelSearch: Sendable {
                 return "x.dataset_name = ?"
             }.joined(separator: " OR ") + ")"
         }
-        return "(SELECT CASE WHEN x.is_nan THEN NULL ELSE x.value END FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = ?\(datasetClause) ORDER BY x.step DESC, x.timestamp DESC LIMIT 1)"
+        return "(SELECT CASE WHEN x.is_nan = 1 THEN NULL ELSE x.value END FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = ?\(datasetClause) ORDER BY x.step DESC, x.timestamp DESC LIMIT 1)"
     }
 
     public func run(_ tx: StoreTransaction, page: Page) throws -> [LoggedModelRecords.LoggedModel] {

@@ -179,7 +179,7 @@ public struct PredictionLog: Sendable {
                 predictionID = try Int64.fetchOne(db, sql: "SELECT id FROM predictions WHERE id = ?", arguments: [id])
             case let .entity(entity, model):
                 predictionID = try Int64.fetchOne(db, sql: """
-                    SELECT id FROM predictions WHERE entity_id = ? AND (? IS NULL OR model_name = ?) ORDER BY created_time DESC, id DESC LIMIT 1
+                    SELECT id FROM predictions WHERE entity_id = ? AND (CAST(? AS TEXT) IS NULL OR model_name = ?) ORDER BY created_time DESC, id DESC LIMIT 1
                     """, arguments: [entity, model, model])
             }
             guard let predictionID else {

@@ -85,7 +85,7 @@ public enum ScheduleBook {
         try store.read { tx in
             let db = tx.db
             return try Row.fetchAll(db, sql: """
-                SELECT * FROM schedule_fires WHERE (? IS NULL OR job = ?) ORDER BY fire_time DESC LIMIT ?
+                SELECT * FROM schedule_fires WHERE (CAST(? AS TEXT) IS NULL OR job = ?) ORDER BY fire_time DESC LIMIT ?
                 """, arguments: [job, job, limit]).map {
                 Fire(job: $0["job"], time: $0["fire_time"], status: Status(rawValue: $0["status"]) ?? .started,
                      runID: $0["run_uuid"], daemon: $0["daemon"], detail: $0["detail"])

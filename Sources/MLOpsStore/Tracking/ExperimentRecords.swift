@@ -28,7 +28,7 @@ public enum ExperimentRecords {
 
     /// Whether another experiment than `id` has this name.
     public static func nameTaken(_ tx: StoreTransaction, _ name: String, except id: Int64? = nil) throws -> Bool {
-        try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM experiments WHERE name = ? AND experiment_id IS NOT ?", arguments: [name, id]) == true
+        try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM experiments WHERE name = ? AND experiment_id IS DISTINCT FROM ?", arguments: [name, id]) == true
     }
 
     /// Creates an experiment with its tags, audited; without a location its files go through the
