@@ -35,7 +35,7 @@ struct BoundaryTests {
     }
 
     @Test func noSQLStatementOutsideTheStorageLayer() throws {
-        let statement = try Regex(#"(sql:|"\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE)\b)"#)
+        let statement = try Regex(#"((^|[^A-Za-z])sql:|"\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE)\b)"#)
         let offending = try Self.swiftFiles().filter { !$0.hasPrefix("MLOpsStore/") }.filter { path in
             try String(contentsOfFile: "\(Self.sources)/\(path)", encoding: .utf8).contains(statement)
         }

@@ -3,8 +3,8 @@ import Foundation
 /// One schema change, written once in SQL that both backends read: SQLite runs it as written,
 /// PostgreSQL runs it as `SchemaDialect.postgresql` renders it (BIGINT, DOUBLE PRECISION, identity
 /// columns, text in the C collation). Never edit one that shipped; add the next.
-struct Migration: Sendable {
-    let identifier: String
+package struct Migration: Sendable {
+    package let identifier: String
     let sql: String
     /// Values for the `?` in `sql`, read when the migration runs.
     var arguments: @Sendable () -> [SQLValue] = { [] }
@@ -12,7 +12,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration, in order.
-    static let all: [Migration] = [
+    package static let all: [Migration] = [
         Migration(identifier: "v1: tracking, orchestration, leases, audit", sql: """
             CREATE TABLE experiments (
                 experiment_id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -112,6 +112,7 @@ extension WorkspaceOptions {
         var options = WorkspaceOptions()
         options.workspace = workspace
         options.file = file
+        options.tracking = nil
         return options
     }
 }

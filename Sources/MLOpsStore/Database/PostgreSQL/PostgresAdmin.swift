@@ -5,13 +5,15 @@ import Foundation
 /// they do against a fresh SQLite file each).
 package enum PostgresAdmin {
     /// Creates database `name` on the server `serverURL` reaches; the new database's URL.
-    package static func createDatabase(server serverURL: String, name: String, collation: String? = nil) throws -> String {
+    /// `icuLocale` makes it a database whose default collation is that language's (ICU), as a
+    /// team's database may be.
+    package static func createDatabase(server serverURL: String, name: String, icuLocale: String? = nil) throws -> String {
         guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
             throw StoreError("'\(name)' is not a database name mlops makes: letters, digits and _ only")
         }
         let connection = try PostgresConnection(conninfo: PostgresStore.conninfo(serverURL))
         var sql = "CREATE DATABASE \(name)"
-        if let collation { sql += " TEMPLATE template0 LC_COLLATE '\(collation.replacingOccurrences(of: "'", with: "''"))' LC_CTYPE '\(collation.replacingOccurrences(of: "'", with: "''"))'" }
+        if let icuLocale { sql += " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '\(icuLocale.replacingOccurrences(of: "'", with: "''"))' LOCALE 'C.UTF-8'" }
         try connection.run(sql)
         return replacingDatabase(in: serverURL, with: name)
     }
