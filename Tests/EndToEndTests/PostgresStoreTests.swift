@@ -12,7 +12,7 @@ struct PostgresStoreTests {
     /// The test server's URL, or nil (after saying SKIPPED) when there is none.
     static func server(_ test: String = #function) -> String? {
         if let url = ProcessInfo.processInfo.environment["MLOPS_TEST_POSTGRES"], !url.isEmpty { return url }
-        #expect(ProcessInfo.processInfo.environment["MLOPS_REQUIRE_POSTGRES"] == nil, "MLOPS_REQUIRE_POSTGRES is set but MLOPS_TEST_POSTGRES is not")
+        #expect(ProcessInfo.processInfo.environment["MLOPS_REQUIRE_POSTGRES"]?.isEmpty ?? true, "MLOPS_REQUIRE_POSTGRES is set but MLOPS_TEST_POSTGRES is not")
         print("SKIPPED: \(test) needs a PostgreSQL server (eval \"$(scripts/postgres start)\")")
         return nil
     }
