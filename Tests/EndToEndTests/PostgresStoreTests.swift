@@ -118,3 +118,37 @@ struct PostgresStoreTests {
         #expect(empty.status == 2 && empty.stderr.contains("tracking"), "\(empty.stderr)")
     }
 }
+
+/// Fencing: a runner that cannot renew its heartbeat stops its own stages before another host
+/// may take the run over, so two copies of a stage never run at once.
+@Suite("Fencing on a PostgreSQL store")
+struct FencingTests {
+    @Test func aRunnerCutOffFromItsDatabaseStopsItsStagesWithinTheWindow() throws {
+        guard let server = PostgresStoreTests.server(), let url = try PostgresAdmin.testDatabase() else { return }
+        let database = String(url.split(separator: "/").last ?? "")
+        let cli = try MLOpsBinary("version: 1\njobs:\n  j:\n    stages:\n      long: { shell: true, run: 'echo $$ > \"$MLOPS_WORKSPACE/stage.pid\"; sleep 60' }\n")
+        defer { cli.remove() }
+        let window = ["MLOPS_TRACKING": url, "MLOPS_HEARTBEAT_WINDOW": "4000"]
+        let runner = try cli.start(["run", "j"], environment: window)
+        #expect(MLOpsBinary.eventually(20) { (try? cli.read("stage.pid")) != nil })
+        let stage = Int32((try cli.read("stage.pid")).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(stage > 0 && isAlive(stage))
+        // The database goes away for this runner: its connection is ended and no new one is let in.
+        try PostgresAdmin.run(server: server, """
+            ALTER DATABASE \(database) ALLOW_CONNECTIONS false;
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)';
+            """)
+        let cut = Date()
+        // Half the window (2 s) without a renewal, then TERM to the stage: gone before the window ends.
+        #expect(MLOpsBinary.eventually(10) { !isAlive(stage) })
+        #expect(Date().timeIntervalSince(cut) < 4, "the stage outlived the heartbeat window: \(Date().timeIntervalSince(cut)) s")
+        let out = runner.wait()
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("could not renew its heartbeat"), "\(out.stderr)")
+        try PostgresAdmin.run(server: server, "ALTER DATABASE \(database) ALLOW_CONNECTIONS true")
+        // The run, left RUNNING by a runner that could not record its end, is closed as orphaned.
+        let listed = try cli.run(["runs", "--kind", "job", "--json"], environment: ["MLOPS_TRACKING": url])
+        let runs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]
+        #expect(runs?.count == 1 && runs?.first?["status"] as? String == "FAILED", "\(listed.stdout)\(listed.stderr)")
+    }
+}

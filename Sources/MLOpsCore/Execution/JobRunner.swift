@@ -54,25 +54,22 @@ public final class JobRunner: Sendable {
         StartupTrace.mark("lease taken, run recorded")
         let maxParallel = max(1, request.maxParallel ?? job.maxParallel ?? ProcessInfo.processInfo.activeProcessorCount)
         report(.jobStarted(runID: parent.id, job: job.name, stages: job.stages.count, maxParallel: maxParallel))
-        let heartbeat = Task { [store] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: JobLease.heartbeatInterval)
-                if Task.isCancelled { break }
-                try? JobLease.heartbeat(store, job: job.name, runID: parent.id)
-            }
+        let work = Task {
+            await schedule(job: job, parent: parent, params: params, reusable: reusable, maxParallel: maxParallel, echo: request.echo)
         }
-        defer { heartbeat.cancel() }
-
-        let states = await schedule(job: job, parent: parent, params: params, reusable: reusable,
-                                    maxParallel: maxParallel, echo: request.echo)
-        let cancelled = Task.isCancelled
+        let fence = RunFence(store: store, job: job.name, runID: parent.id) { work.cancel() }
+        defer { fence.stop() }
+        let states = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+        if fence.fenced { report(.fenced(runID: parent.id, after: JobLease.fenceAfter)) }
+        let cancelled = Task.isCancelled || fence.fenced
         let results = job.stages.compactMap { stage -> JobRunResult.StageResult? in
             guard case let .done(done)? = states[stage.name] else { return nil }
             return .init(name: done.name, outcome: done.outcome, message: done.message, runID: done.runID, attempts: done.attempts)
         }
         let failures = results.filter { $0.outcome == .failed || $0.outcome == .timedOut }
         let outcome: RunOutcome = cancelled ? .killed : failures.isEmpty ? .succeeded : .failed
-        let message: String? = cancelled ? "stopped by request"
+        let message: String? = fence.fenced ? RunFence.message
+            : cancelled ? "stopped by request"
             : failures.isEmpty ? nil
             : failures.map { "\($0.name): \($0.message ?? $0.outcome.rawValue)" }.joined(separator: "; ")
         StartupTrace.mark("stages done")

@@ -2,6 +2,8 @@
 public enum RunEvent: Sendable {
     case jobStarted(runID: String, job: String, stages: Int, maxParallel: Int)
     case leaseTakenOver(from: JobLease.Holder)
+    /// The heartbeat could not be renewed for `after`: the runner stopped its stages (fencing).
+    case fenced(runID: String, after: Duration)
     case stageStarted(stage: String, attempt: Int, runID: String)
     case stageFinished(stage: String, attempt: Int, termination: StageTermination, millis: Int64, retryIn: SpecDuration?)
     case stageSkipped(stage: String, reason: String)

@@ -4,9 +4,15 @@ import Foundation
 /// it. A lease whose holder is gone (dead pid, a different boot, or on another host a stale
 /// heartbeat) is taken over, and the runs it left RUNNING are closed as orphaned.
 public enum JobLease {
-    /// How often a holder proves it is alive, and when another host may stop believing it.
-    public static let heartbeatInterval: Duration = .seconds(10)
-    public static let staleAfterMillis: Int64 = 60_000
+    /// When another host may stop believing a holder it cannot check (its heartbeat is older):
+    /// 60 s, or `MLOPS_HEARTBEAT_WINDOW` (milliseconds; the same on every host of one store).
+    public static let staleAfterMillis: Int64 = ProcessInfo.processInfo.environment["MLOPS_HEARTBEAT_WINDOW"]
+        .flatMap(Int64.init).map { max(1_000, $0) } ?? 60_000
+    /// How often a holder proves it is alive: six times a window.
+    public static var heartbeatInterval: Duration { .milliseconds(staleAfterMillis / 6) }
+    /// A holder that has not renewed its heartbeat for this long stops its own stages (fencing):
+    /// half the window, so they are stopped, with their grace, before another host takes over.
+    public static var fenceAfter: Duration { .milliseconds(staleAfterMillis / 2) }
 
     public struct Holder: Sendable, Hashable {
         public var job: String

@@ -154,6 +154,8 @@ final class ProgressPrinter: Sendable {
             c.write("\(paint("▶", .cyan)) \(paint(job, .bold)) run \(runID.prefix(8)): \(stages) stage\(stages == 1 ? "" : "s"), up to \(maxParallel) at once\n", to: .stderr)
         case let .leaseTakenOver(holder):
             c.write("  \(paint("!", .yellow)) took over the lease of run \(holder.runID.prefix(8)) (pid \(holder.identity.pid) is gone); it is marked orphaned\n", to: .stderr)
+        case let .fenced(runID, after):
+            c.write("  \(paint("!", .red)) run \(runID.prefix(8)) could not renew its heartbeat for \(after); its stages were stopped so another host can take it over\n", to: .stderr)
         case let .stageStarted(stage, attempt, _):
             c.write("  \(paint("•", .gray)) \(stage) started\(attempt > 1 ? " (attempt \(attempt))" : "")\n", to: .stderr)
         case let .stageFinished(stage, attempt, termination, millis, retryIn):

@@ -38,3 +38,11 @@ extension PostgresAdmin {
         return try createDatabase(server: server, name: name)
     }
 }
+
+extension PostgresAdmin {
+    /// Runs statements on the server's own database (`ALTER DATABASE`, `pg_terminate_backend`):
+    /// what an operator does to a database from outside it.
+    package static func run(server serverURL: String, _ sql: String) throws {
+        try PostgresConnection(conninfo: PostgresStore.conninfo(serverURL)).run(sql)
+    }
+}

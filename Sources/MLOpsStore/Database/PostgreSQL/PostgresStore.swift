@@ -18,10 +18,14 @@ final class PostgresStore: Sendable {
         }
     }
 
-    /// The URL with what mlops needs of every connection: a connect timeout, an application name.
+    /// The URL with what mlops needs of every connection: a connect timeout, an application name,
+    /// and TCP keepalives with a user timeout, so a call on a connection whose host was cut off
+    /// fails within seconds (and the runner's fence can act) instead of waiting for TCP to give up.
     static func conninfo(_ url: String) -> String {
         var extra: [String] = []
         if !url.contains("connect_timeout=") { extra.append("connect_timeout=10") }
+        if !url.contains("keepalives") { extra += ["keepalives=1", "keepalives_idle=5", "keepalives_interval=2", "keepalives_count=3"] }
+        if !url.contains("tcp_user_timeout=") { extra.append("tcp_user_timeout=10000") }
         if !url.contains("application_name=") { extra.append("application_name=mlops") }
         guard !extra.isEmpty else { return url }
         return url + (url.contains("?") ? "&" : "?") + extra.joined(separator: "&")
