@@ -47,13 +47,14 @@ struct MLOpsBinary {
         let outPath: String
         let errPath: String
 
-        init(_ arguments: [String], cwd: String, environment: [String: String]) throws {
+        /// `wrapper` runs the binary through another command (`ip netns exec … unshare …`).
+        init(_ arguments: [String], cwd: String, environment: [String: String], wrapper: [String] = []) throws {
             outPath = cwd + "/.out-\(UUID().uuidString.prefix(6))"
             errPath = cwd + "/.err-\(UUID().uuidString.prefix(6))"
             FileManager.default.createFile(atPath: outPath, contents: nil)
             FileManager.default.createFile(atPath: errPath, contents: nil)
-            process.executableURL = URL(fileURLWithPath: MLOpsBinary.path)
-            process.arguments = arguments
+            process.executableURL = URL(fileURLWithPath: wrapper.first ?? MLOpsBinary.path)
+            process.arguments = wrapper.isEmpty ? arguments : Array(wrapper.dropFirst()) + [MLOpsBinary.path] + arguments
             process.currentDirectoryURL = URL(fileURLWithPath: cwd)
             var env = ProcessInfo.processInfo.environment
             for key in env.keys where key.hasPrefix("MLOPS_") { env[key] = nil }
@@ -98,10 +99,10 @@ struct MLOpsBinary {
     /// The workspace's store, opened as a command would open it.
     func store() throws -> Store { try Store(path: storeLocation) }
 
-    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+    func start(_ arguments: [String], environment: [String: String] = [:], wrapper: [String] = []) throws -> Running {
         var environment = environment
         if usesPostgreSQL && environment["MLOPS_TRACKING"] == nil { environment["MLOPS_TRACKING"] = storeLocation }
-        return try Running(arguments, cwd: root, environment: environment)
+        return try Running(arguments, cwd: root, environment: environment, wrapper: wrapper)
     }
 
     @discardableResult

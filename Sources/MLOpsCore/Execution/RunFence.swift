@@ -15,6 +15,7 @@ final class RunFence: Sendable {
 
     private let renewed = Mutex(ContinuousClock.now)
     private let tripped = Atomic(false)
+    private let ended = Atomic(false)
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
     init(store: Store, job: String, runID: String, stop: @escaping @Sendable () -> Void) {
@@ -31,26 +32,31 @@ final class RunFence: Sendable {
                 }
             }
         }
-        let watchdog = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(max(100, JobLease.staleAfterMillis / 60)))
-                if Task.isCancelled { break }
+        tasks.withLock { $0 = [heartbeat] }
+        guard store.location.isPostgreSQL else { return }
+        // On a thread of its own: renewals and other store calls block their threads while a
+        // connection is dead, and the fence must not wait for a free one of the pool's.
+        let watchdog = Thread {
+            let poll = UInt32(max(50, min(1_000, JobLease.staleAfterMillis / 60)) * 1_000)
+            while !self.ended.load(ordering: .sequentiallyConsistent) {
+                usleep(poll)
                 let last = self.renewed.withLock { $0 }
                 if ContinuousClock.now - last >= JobLease.fenceAfter {
                     self.tripped.store(true, ordering: .sequentiallyConsistent)
                     stop()
-                    break
+                    return
                 }
             }
         }
-        if !store.location.isPostgreSQL { watchdog.cancel() }
-        tasks.withLock { $0 = [heartbeat, watchdog] }
+        watchdog.stackSize = 128 * 1024
+        watchdog.start()
     }
 
     /// Whether the fence stopped the run.
     var fenced: Bool { tripped.load(ordering: .sequentiallyConsistent) }
 
     func stop() {
+        ended.store(true, ordering: .sequentiallyConsistent)
         tasks.withLock { $0.forEach { $0.cancel() } }
     }
 }

@@ -21,7 +21,13 @@ public struct ProcessIdentity: Sendable, Hashable, Codable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }()
 
-    public static let currentHost = ProcessInfo.processInfo.hostName
+    /// The kernel's host name (`gethostname`, the UTS namespace's own in a container), without a
+    /// DNS lookup that a host cut off from its network would wait on.
+    public static let currentHost: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return ProcessInfo.processInfo.hostName }
+        return String(cString: name)
+    }()
 
     public static func current() -> ProcessIdentity { of(pid: getpid()) }
 

@@ -25,7 +25,9 @@ final class PostgresStore: Sendable {
         var extra: [String] = []
         if !url.contains("connect_timeout=") { extra.append("connect_timeout=10") }
         if !url.contains("keepalives") { extra += ["keepalives=1", "keepalives_idle=5", "keepalives_interval=2", "keepalives_count=3"] }
-        if !url.contains("tcp_user_timeout=") { extra.append("tcp_user_timeout=10000") }
+        // A quarter of the heartbeat window, at most 10 s: a renewal on a dead link fails while
+        // the fence still has time to act on it.
+        if !url.contains("tcp_user_timeout=") { extra.append("tcp_user_timeout=\(min(10_000, max(1_000, JobLease.staleAfterMillis / 4)))") }
         if !url.contains("application_name=") { extra.append("application_name=mlops") }
         guard !extra.isEmpty else { return url }
         return url + (url.contains("?") ? "&" : "?") + extra.joined(separator: "&")
