@@ -22,7 +22,8 @@ RUN_COLUMNS = "run_uuid, experiment_id, name, status, start_time, end_time, kind
 if target.startswith("postgres"):
     out = sys.stdout
     out.write("INSERT INTO experiments (name, creation_time, last_update_time) VALUES ('weekly', 0, 0) ON CONFLICT DO NOTHING;\n")
-    out.write("CREATE TEMP TABLE fill_runs (LIKE runs INCLUDING DEFAULTS);\n")
+    out.write("CREATE TEMP TABLE fill_runs AS SELECT * FROM runs WHERE false;\n")
+    out.write("ALTER TABLE fill_runs ALTER COLUMN experiment_id DROP NOT NULL;\n")
     def copy(table, columns, rows):
         out.write(f"COPY {table} ({columns}) FROM STDIN;\n")
         for row in rows:

@@ -80,16 +80,29 @@ struct HighAvailabilityTests {
                   echo "end $(hostname) $(date +%s%N)" >> "$log"
         """
 
-    @Test func aHostThatDiesMidStageHasItsRunResumedOnceByTheOther() throws {
-        guard let hosts = try TestHosts.make() else { return }
-        try hosts.createDatabase("dies")
+    /// Both daemons on `resumable`'s workspace, until one host has started `work`: which one.
+    struct Started {
+        let cli: MLOpsBinary
+        let clock: [String: String]
+        let running: [MLOpsBinary.Running]
+        let victim: Int
+    }
+
+    func startWork(_ hosts: TestHosts, database: String) throws -> Started {
+        try hosts.createDatabase(database)
         let cli = try MLOpsBinary(Self.resumable)
-        defer { cli.remove() }
         let clock = SchedulerProcessTests.justBeforeSix()
-        let running = try daemons(hosts, cli, database: "dies", clock: clock)
+        let running = try daemons(hosts, cli, database: database, clock: clock)
         #expect(MLOpsBinary.eventually(20) { Self.lines(cli, "work.log").count >= 1 }, "\(running.map { $0.stderrSoFar() })")
         let first = try #require(Self.lines(cli, "work.log").first)
-        let victim = try #require(Int(first[1].dropFirst("host-".count)))
+        return Started(cli: cli, clock: clock, running: running, victim: try #require(Int(first[1].dropFirst("host-".count))))
+    }
+
+    @Test func aHostThatDiesMidStageHasItsRunResumedOnceByTheOther() throws {
+        guard let hosts = try TestHosts.make() else { return }
+        let started = try startWork(hosts, database: "dies")
+        let (cli, clock, running, victim) = (started.cli, started.clock, started.running, started.victim)
+        defer { cli.remove() }
         hosts.kill(host: running[victim])
         let killed = Int64(Date().timeIntervalSince1970 * 1e9)
         #expect(MLOpsBinary.eventually(30) { Self.lines(cli, "work.log").contains { $0[0] == "end" } }, "\(running.map { $0.stderrSoFar() })")
@@ -105,14 +118,9 @@ struct HighAvailabilityTests {
 
     @Test func aHostCutOffStopsItsStageBeforeTheOtherTakesTheRunOver() throws {
         guard let hosts = try TestHosts.make() else { return }
-        try hosts.createDatabase("cut")
-        let cli = try MLOpsBinary(Self.resumable)
+        let started = try startWork(hosts, database: "cut")
+        let (cli, running, victim) = (started.cli, started.running, started.victim)
         defer { cli.remove() }
-        let clock = SchedulerProcessTests.justBeforeSix()
-        let running = try daemons(hosts, cli, database: "cut", clock: clock)
-        #expect(MLOpsBinary.eventually(20) { Self.lines(cli, "work.log").count >= 1 }, "\(running.map { $0.stderrSoFar() })")
-        let first = try #require(Self.lines(cli, "work.log").first)
-        let victim = try #require(Int(first[1].dropFirst("host-".count)))
         try hosts.cut(victim)
         #expect(MLOpsBinary.eventually(30) { Self.lines(cli, "work.log").contains { $0[0] == "end" } }, "\(running.map { $0.stderrSoFar() })")
         let log = stop(hosts, running)

@@ -47,6 +47,25 @@ final class PostgresConnection: SQLConnection {
         try withResult(sql, arguments) { Int(mlops_pq_cmd_tuples($0)) }
     }
 
+    /// A batch as few statements: `INSERT … VALUES (?, …)` becomes one INSERT of up to a thousand
+    /// rows (`VALUES (…), (…), …`), a round trip for each thousand instead of each row. Other
+    /// statements, and upserts that could update one row twice in a statement, run row by row.
+    func executeMany(_ sql: String, _ rows: [[SQLValue]]) throws -> Int {
+        guard rows.count > 1, let width = rows.first?.count, width > 0, let (head, tuple, tail) = PostgresSQL.valuesClause(sql) else {
+            return try rows.reduce(0) { try $0 + execute(sql, $1) }
+        }
+        let perStatement = max(1, min(1_000, 65_535 / width))
+        var changed = 0
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + perStatement, rows.count)]
+            let text = head + Array(repeating: tuple, count: chunk.count).joined(separator: ", ") + tail
+            changed += try execute(text, chunk.flatMap { $0 })
+            start += chunk.count
+        }
+        return changed
+    }
+
     func query(_ sql: String, _ arguments: [SQLValue]) throws -> [Row] {
         try withResult(sql, arguments) { result in
             let columnCount = Int(mlops_pq_nfields(result)), rowCount = Int(mlops_pq_ntuples(result))

@@ -15,6 +15,19 @@ enum PostgresSQL {
         return out
     }
 
+    /// `INSERT … VALUES (?, ?, …) rest` as its head (through `VALUES `), its one tuple of
+    /// placeholders and the rest; nil for any other statement, or an upsert that updates.
+    static func valuesClause(_ sql: String) -> (head: String, tuple: String, tail: String)? {
+        guard sql.range(of: "INSERT", options: [.caseInsensitive, .anchored], range: sql.firstIndex { !$0.isWhitespace }.map { $0..<sql.endIndex }) != nil,
+              sql.range(of: "DO UPDATE", options: .caseInsensitive) == nil,
+              let values = sql.range(of: "VALUES (", options: .caseInsensitive) else { return nil }
+        let open = sql.index(before: values.upperBound)
+        guard let close = sql[open...].firstIndex(of: ")") else { return nil }
+        let inside = sql[sql.index(after: open)..<close]
+        guard inside.allSatisfy({ $0 == "?" || $0 == "," || $0.isWhitespace }), inside.contains("?") else { return nil }
+        return (String(sql[..<open]), String(sql[open...close]), String(sql[sql.index(after: close)...]))
+    }
+
     /// Splits `sql` into its code and its quoted strings, identifiers and comments, in order;
     /// comments are dropped.
     static func scan(_ sql: String, _ piece: (Substring, _ isCode: Bool) -> Void) {
