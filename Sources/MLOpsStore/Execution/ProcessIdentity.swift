@@ -26,7 +26,7 @@ public struct ProcessIdentity: Sendable, Hashable, Codable {
     public static let currentHost: String = {
         var name = [CChar](repeating: 0, count: 256)
         guard gethostname(&name, name.count - 1) == 0 else { return ProcessInfo.processInfo.hostName }
-        return String(cString: name)
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }()
 
     public static func current() -> ProcessIdentity { of(pid: getpid()) }

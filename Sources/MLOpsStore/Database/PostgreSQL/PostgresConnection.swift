@@ -14,7 +14,7 @@ final class PostgresConnection: SQLConnection {
     init(conninfo: String) throws {
         var loadError = [CChar](repeating: 0, count: 512)
         guard mlops_pq_load(&loadError, loadError.count) == 0 else {
-            throw PostgresError(sqlState: "", message: String(cString: loadError))
+            throw PostgresError(sqlState: "", message: String(decoding: loadError.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         guard let connection = mlops_pq_connect(conninfo) else {
             throw PostgresError(sqlState: "", message: "libpq could not allocate a connection")
@@ -101,7 +101,7 @@ final class PostgresConnection: SQLConnection {
             types.append(type)
             values.append(value)
         }
-        let result = try withCStrings(values) { pointers in
+        let result = withCStrings(values) { pointers in
             mlops_pq_exec_params(handle, text, Int32(arguments.count), types, pointers, nil, nil)
         }
         defer { mlops_pq_clear(result) }
@@ -176,7 +176,7 @@ final class PostgresConnection: SQLConnection {
 
 /// Calls `body` with C strings for `values` (NULL for nil) that live until it returns.
 private func withCStrings<T>(_ values: [String?], _ body: ([UnsafePointer<CChar>?]) -> T) -> T {
-    var storage: [UnsafeMutablePointer<CChar>?] = values.map { $0.flatMap { strdup($0) } }
+    let storage: [UnsafeMutablePointer<CChar>?] = values.map { $0.flatMap { strdup($0) } }
     defer { storage.forEach { free($0) } }
     return body(storage.map { $0.map { UnsafePointer($0) } })
 }
