@@ -46,11 +46,9 @@ final class PostgresPool: @unchecked Sendable {
         }
         if let connection = idle.popLast() {
             condition.unlock()
-            if connection.isOpen { return connection }
-            condition.lock()
-            open -= 1
-            condition.unlock()
-            return try connect()
+            // A connection the server closed is replaced in its slot (`connect` frees the slot if
+            // the new one cannot be made).
+            return connection.isOpen ? connection : try connect()
         }
         open += 1
         condition.unlock()
