@@ -32,7 +32,6 @@ static struct {
     int (*getisnull)(const mlops_pg_result *, int, int);
     char *(*cmd_tuples)(mlops_pg_result *);
     void (*clear)(mlops_pg_result *);
-    const char *(*parameter_status)(const mlops_pg_conn *, const char *);
     char load_error[512];
     int loaded;
 } pq;
@@ -68,7 +67,6 @@ static void load(void) {
     SYMBOL(getisnull, "PQgetisnull");
     SYMBOL(cmd_tuples, "PQcmdTuples");
     SYMBOL(clear, "PQclear");
-    SYMBOL(parameter_status, "PQparameterStatus");
 #undef SYMBOL
     pq.loaded = 1;
 }
@@ -129,7 +127,3 @@ long mlops_pq_cmd_tuples(mlops_pg_result *result) {
 }
 
 void mlops_pq_clear(mlops_pg_result *result) { if (result) pq.clear(result); }
-
-const char *mlops_pq_parameter_status(const mlops_pg_conn *conn, const char *name) {
-    return pq.parameter_status(conn, name);
-}

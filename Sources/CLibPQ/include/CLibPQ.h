@@ -40,7 +40,5 @@ int mlops_pq_getisnull(const mlops_pg_result *result, int row, int column);
 /// Rows a command changed (INSERT, UPDATE, DELETE), or 0.
 long mlops_pq_cmd_tuples(mlops_pg_result *result);
 void mlops_pq_clear(mlops_pg_result *result);
-/// The server's setting, as reported at connection (server_version, ...), or NULL.
-const char *mlops_pq_parameter_status(const mlops_pg_conn *conn, const char *name);
 
 #endif

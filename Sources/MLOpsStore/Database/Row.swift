@@ -26,15 +26,10 @@ public struct Row: Sendable {
         self.values = values
     }
 
-    public var count: Int { values.count }
-    public var columnNames: [String] { columns.names }
-
     /// The stored value of `column`, `.null` when the result has no such column.
     public func value(_ column: String) -> SQLValue {
         columns.position(column).map { values[$0] } ?? .null
     }
-
-    public func hasNull(_ column: String) -> Bool { value(column) == .null }
 
     public subscript<T: SQLValueConvertible>(_ column: String) -> T {
         Self.decode(value(column), column)

@@ -51,7 +51,6 @@ public final class SQLDatabase {
 
     /// A statement to run several times; backends cache what they prepared by its text.
     package func cachedStatement(sql: String) throws -> SQLStatement { SQLStatement(db: self, sql: sql) }
-    package func makeStatement(sql: String) throws -> SQLStatement { SQLStatement(db: self, sql: sql) }
 }
 
 /// A statement's text bound to the transaction it runs in.

@@ -92,7 +92,7 @@ public struct PredictionLog: Sendable {
     public static func attachLabels(_ tx: StoreTransaction, model: String, _ labels: [Label], now: Int64) throws
         -> (recorded: Int, contacted: Int, hits: Int) {
         let db = tx.db
-        let waiting = try db.makeStatement(sql: """
+        let waiting = try db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM predictions p WHERE p.model_name = ? AND p.period = ?
                            AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.prediction_id = p.id))
             """)
@@ -100,7 +100,7 @@ public struct PredictionLog: Sendable {
         for period in Set(labels.map(\.period)) where try Bool.fetchOne(waiting, arguments: [model, period]) == true {
             open.insert(period)
         }
-        let attach = try db.makeStatement(sql: """
+        let attach = try db.cachedStatement(sql: """
             INSERT INTO outcomes (prediction_id, label, observed_time, recorded_time)
             SELECT id, ?, ?, ? FROM predictions \(db.dialect == .sqlite ? "INDEXED BY predictions_by_entity" : "") WHERE model_name = ? AND entity_id = ? AND period = ? AND true
             ON CONFLICT (prediction_id) DO NOTHING

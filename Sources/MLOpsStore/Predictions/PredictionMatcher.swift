@@ -6,8 +6,8 @@ public struct PredictionMatcher {
     private let byEntity: SQLStatement
 
     public init(_ tx: StoreTransaction) throws {
-        byID = try tx.db.makeStatement(sql: "SELECT id FROM predictions WHERE id = ?")
-        byEntity = try tx.db.makeStatement(sql: """
+        byID = try tx.db.cachedStatement(sql: "SELECT id FROM predictions WHERE id = ?")
+        byEntity = try tx.db.cachedStatement(sql: """
             SELECT id FROM predictions WHERE entity_id = ? AND (CAST(? AS TEXT) IS NULL OR model_name = ?)
               AND (CAST(? AS INTEGER) IS NULL OR period = ?) ORDER BY created_time DESC, id DESC LIMIT 1
             """)

@@ -32,10 +32,6 @@ final class PostgresConnection: SQLConnection {
 
     var isOpen: Bool { mlops_pq_connection_ok(handle) != 0 }
 
-    func parameter(_ name: String) -> String? {
-        mlops_pq_parameter_status(handle, name).map { String(cString: $0) }
-    }
-
     /// A statement without parameters (BEGIN, COMMIT, DDL), several separated by `;` allowed.
     func run(_ sql: String) throws {
         let result = mlops_pq_exec(handle, sql)

@@ -14,7 +14,6 @@ final class PostgresPool: @unchecked Sendable {
     init(conninfo: String, access: Store.Access) throws {
         self.conninfo = conninfo
         let first = try PostgresConnection(conninfo: conninfo)
-        try first.run("SET client_min_messages = warning")
         ceiling = 1
         if case .concurrentReaders = access {
             let wanted = ProcessInfo.processInfo.environment["MLOPS_POSTGRES_POOL"].flatMap(Int.init) ?? 10
@@ -57,9 +56,7 @@ final class PostgresPool: @unchecked Sendable {
 
     private func connect() throws -> PostgresConnection {
         do {
-            let connection = try PostgresConnection(conninfo: conninfo)
-            try connection.run("SET client_min_messages = warning")
-            return connection
+            return try PostgresConnection(conninfo: conninfo)
         } catch {
             condition.lock()
             open -= 1
