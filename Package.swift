@@ -23,13 +23,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // posix_spawn with a new process group, and pidfd: the two things Foundation's Process cannot do.
         .target(name: "CProcessSpawn"),
-        // Webhook POSTs through libcurl loaded on first use, instead of FoundationNetworking,
-        // which links libcurl and its TLS stack into every start of the binary.
-        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // libpq, PostgreSQL's client library, loaded on first use for the same reason: building
         // needs no libpq headers, and a process on the embedded SQLite store never loads it.
         .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("dl")]),
@@ -50,11 +48,21 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Outgoing HTTP (webhooks, the Ray Jobs API) through AsyncHTTPClient, whose client starts
+        // on first use: a command that sends nothing does not start an event loop.
+        .target(
+            name: "MLOpsHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "MLOpsCore",
             dependencies: [
                 "CProcessSpawn",
-                "CCurl",
+                "MLOpsHTTP",
                 "MLOpsLearn",
                 "MLOpsStore",
                 .product(name: "Yams", package: "Yams"),

@@ -3,36 +3,43 @@ import Synchronization
 import Testing
 @testable import MLOpsCore
 
-/// The executor seam: the runner records each attempt's handle, and orphan recovery asks the
-/// attempt's own executor whether it lives and to stop it, whichever executor that is.
+/// The executor seam: the runner records each attempt's handle, and crash recovery asks the
+/// attempt's own executor what became of it, follows it or stops it, whichever executor that is.
 @Suite("Stage executors and orphan recovery")
 struct ExecutorTests {
-    /// An executor on "another machine": attempts are ids in a set; stopping removes them.
+    /// An executor on "another machine": each attempt is an id with a state the test sets.
     final class RemoteStandIn: StageExecutor, @unchecked Sendable {
         let name = "remote"
-        let live = Mutex<Set<String>>([])
+        let states = Mutex<[String: AttemptProbe]>([:])
+        let stopped = Mutex<[String]>([])
+        /// What a reattach ends with; it waits until the state is no longer alive.
         func run(_ command: StageCommand, started: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
-            live.withLock { _ = $0.insert(command.runID) }
+            states.withLock { $0[command.runID] = .alive }
             started(.remote(executor: name, id: command.runID))
             return .succeeded
         }
-        func isAlive(_ handle: AttemptHandle) -> Bool? {
-            guard case let .remote(_, id) = handle else { return nil }
-            return live.withLock { $0.contains(id) }
+        func probe(_ handle: AttemptHandle) async -> AttemptProbe {
+            guard case let .remote(_, id) = handle else { return .unknown }
+            return states.withLock { $0[id] ?? .lost("no such attempt") }
         }
-        func stop(_ handle: AttemptHandle) {
+        func reattach(_ handle: AttemptHandle, _ command: StageCommand, updated: @Sendable (AttemptHandle) -> Void) async -> StageTermination? {
+            while true {
+                if case let .ended(termination) = await probe(handle) { return termination }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        func stop(_ handle: AttemptHandle) async {
             guard case let .remote(_, id) = handle else { return }
-            live.withLock { _ = $0.remove(id) }
+            stopped.withLock { $0.append(id) }
+            states.withLock { $0[id] = .ended(.killed("stopped")) }
         }
+        func set(_ id: String, _ state: AttemptProbe) { states.withLock { $0[id] = state } }
     }
 
-    @Test func theReaperStopsAnOrphanedAttemptThroughItsOwnExecutor() async throws {
-        let ws = try TestWorkspace()
-        defer { ws.remove() }
+    /// A job run whose runner is a pid that is not alive, with one attempt started on `remote`.
+    func orphan(_ ws: TestWorkspace, _ remote: RemoteStandIn) async throws -> (store: Store, job: RunRecord, attempt: RunRecord) {
         let store = try ws.store()
         let tracker = Tracker(store: store)
-        let remote = RemoteStandIn()
-        // A job run whose runner is a pid that is not alive, with one attempt running remotely.
         var job = RunRecord(experimentID: try tracker.experimentID(named: "j"), name: "j", status: .running, startTime: 1, kind: .job)
         job.job = "j"
         job.pid = 999_999
@@ -42,29 +49,82 @@ struct ExecutorTests {
         try tracker.create(job)
         var attempt = RunRecord(experimentID: job.experimentID, name: "s", status: .running, startTime: 1, kind: .stage)
         attempt.parentRunID = job.id
+        attempt.job = "j"
+        attempt.stage = "s"
+        (attempt.pid, attempt.pidStartTime, attempt.bootID, attempt.host) = (job.pid, job.pidStartTime, job.bootID, job.host)
         try tracker.create(attempt)
-        let command = StageCommand(executable: "/bin/true", arguments: ["true"], environment: [:], workingDirectory: ws.root,
-                                   stdoutLog: ws.path("out"), stderrLog: ws.path("err"), timeout: nil, killGrace: .seconds(1), echo: nil, runID: attempt.id)
+        let command = StageCommand(executable: "/bin/true", arguments: ["true"], environment: [:], variables: [:], workingDirectory: ws.root,
+                                   stdoutLog: ws.path("out"), stderrLog: ws.path("err"), timeout: nil, killGrace: .seconds(1), echo: nil,
+                                   runID: attempt.id, submissionID: attempt.id)
         let attemptID = attempt.id
         _ = await remote.run(command) { try? tracker.recordAttempt(attemptID, $0) }
         #expect(try tracker.run(attempt.id)?.attemptHandle == .remote(executor: "remote", id: attempt.id))
-        #expect(remote.isAlive(.remote(executor: "remote", id: attempt.id)) == true)
-
-        let closed = try OrphanReaper.reap(store, executors: ExecutorCatalog([LocalProcessExecutor(), remote]))
-        #expect(closed == [job.id])
-        #expect(remote.isAlive(.remote(executor: "remote", id: attempt.id)) == false)
-        #expect(try tracker.run(attempt.id)?.outcome == .orphaned)
-        #expect(try tracker.run(job.id)?.status == .failed)
-        // Nothing RUNNING is left, so a second pass closes nothing.
-        #expect(try OrphanReaper.reap(store, executors: ExecutorCatalog([remote])).isEmpty)
+        return (store, job, attempt)
     }
 
-    @Test func theLocalExecutorTellsALiveProcessFromAReusedPid() throws {
+    @Test func aRemoteAttemptThatStillRunsKeepsItsJobRunRunningUntilItEnds() async throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        let remote = RemoteStandIn()
+        let (store, job, attempt) = try await orphan(ws, remote)
+        let tracker = Tracker(store: store)
+        let reaper = OrphanReaper(store: store, executors: ExecutorCatalog([LocalProcessExecutor(), remote]))
+        // Looking only (`mlops runs`): the job still runs on the cluster, so its run stays RUNNING.
+        #expect(try await reaper.reap().closed.isEmpty)
+        #expect(try tracker.run(job.id)?.status == .running)
+        #expect(remote.stopped.withLock { $0 }.isEmpty)
+        // It ends: the next pass records its own end, then closes the job run as orphaned.
+        remote.set(attempt.id, .ended(.failed("exit code 3", exitCode: 3)))
+        #expect(try await reaper.reap().closed == [job.id])
+        let ended = try #require(try tracker.run(attempt.id))
+        #expect(ended.outcome == .failed)
+        #expect(ended.exitCode == 3)
+        #expect(ended.message?.hasPrefix("exit code 3") == true)
+        #expect(try tracker.run(job.id)?.outcome == .orphaned)
+        #expect(try await reaper.reap().closed.isEmpty)
+    }
+
+    @Test func aRemoteAttemptItsExecutorNoLongerKnowsIsRecordedLost() async throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        let remote = RemoteStandIn()
+        let (store, job, attempt) = try await orphan(ws, remote)
+        remote.set(attempt.id, .lost("lost: the head restarted"))
+        #expect(try await OrphanReaper(store: store, executors: ExecutorCatalog([remote])).reap().closed == [job.id])
+        let lost = try #require(try Tracker(store: store).run(attempt.id))
+        #expect(lost.status == .failed)
+        #expect(lost.message == "lost: the head restarted")
+    }
+
+    @Test func aReattachingRunnerFollowsTheAttemptToItsEndAndOnlyOneDoes() async throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        let remote = RemoteStandIn()
+        let (store, job, attempt) = try await orphan(ws, remote)
+        let spec = try SpecParser.parse(text: "version: 1\njobs:\n  j:\n    stages:\n      s: { run: \"true\" }\n", file: ws.path("jobs.yaml"))
+        let events = Mutex<[String]>([])
+        let reattach = OrphanReaper.Reattach(workspace: ws.workspace, spec: spec, jobs: ["j"], report: { (event: RunEvent) in
+            if case let .stageReattached(stage, _, _) = event { events.withLock { $0.append(stage) } }
+        })
+        let catalog = ExecutorCatalog([remote])
+        let first = Task { try await OrphanReaper(store: store, executors: catalog, reattach: reattach).reap() }
+        // While the first follows it, a second reaper sees a live follower and leaves it alone.
+        while try Tracker(store: store).run(attempt.id)?.pid == 999_999 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await OrphanReaper(store: store, executors: catalog, reattach: reattach).reap().reattached.isEmpty)
+        remote.set(attempt.id, .ended(.succeeded))
+        let result = try await first.value
+        #expect(result.reattached.map { $0.runID } == [job.id])
+        #expect(events.withLock { $0 } == ["s"])
+        #expect(try Tracker(store: store).run(attempt.id)?.outcome == .succeeded)
+        #expect(try Tracker(store: store).run(job.id)?.outcome == .orphaned)
+    }
+
+    @Test func theLocalExecutorTellsALiveProcessFromAReusedPid() async throws {
         let local = LocalProcessExecutor()
-        #expect(local.isAlive(.process(.current())) == true)
+        #expect(await local.probe(.process(.current())) == .alive)
         var reused = ProcessIdentity.current()
         reused.startTime = (reused.startTime ?? 0) + 1
-        #expect(local.isAlive(.process(reused)) == false)
-        #expect(local.isAlive(.remote(executor: "ray", id: "x")) == nil)
+        if case .lost = await local.probe(.process(reused)) {} else { Issue.record("a reused pid is not the attempt") }
+        #expect(await local.probe(.remote(executor: "ray", id: "x")) == .unknown)
     }
 }

@@ -424,7 +424,7 @@ struct LeaseTests {
         #expect(try tracker.run(child.id)?.message?.contains("lease taken over") == true)
     }
 
-    @Test func theReaperClosesRunsOfADeadRunner() throws {
+    @Test func theReaperClosesRunsOfADeadRunner() async throws {
         let ws = try TestWorkspace()
         defer { ws.remove() }
         let store = try ws.store()
@@ -441,7 +441,7 @@ struct LeaseTests {
             try tracker.create(run)
             ids.append(run.id)
         }
-        #expect(try OrphanReaper.reap(store) == [ids[0]])
+        #expect(try await OrphanReaper(store: store).reap().closed == [ids[0]])
         #expect(try tracker.run(ids[0])?.status == .failed)
         #expect(try tracker.run(ids[1])?.status == .running)
     }

@@ -11,11 +11,18 @@ public final class JobRunner: Sendable {
     public let catalog: StageCatalog
     /// Where command stages reach MLflow's API for this workspace (see `StageContext.trackingURI`).
     public let tracking: TrackingEndpoint?
+    /// `MLFLOW_TRACKING_URI` for stages on another machine (`mlops run --tracking-url`), over the
+    /// Ray settings' `tracking_url`: an address the cluster reaches.
+    public let remoteTrackingURL: String?
+    public let executors: ExecutorCatalog
     let report: @Sendable (RunEvent) -> Void
 
     public init(workspace: Workspace, spec: JobsFile, store: Store, catalog: StageCatalog = .standard, tracking: TrackingEndpoint? = nil,
+                remoteTrackingURL: String? = nil, executors: ExecutorCatalog = .standard,
                 report: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
         self.tracking = tracking
+        self.remoteTrackingURL = remoteTrackingURL
+        self.executors = executors
         self.workspace = workspace
         self.spec = spec
         self.store = store
@@ -47,10 +54,10 @@ public final class JobRunner: Sendable {
             throw RunRequestError("no job '\(request.job)' in \(spec.path)"
                 + (Suggestion.hint(for: request.job, in: names).map { "; \($0)" } ?? "; jobs: \(names.joined(separator: ", "))"))
         }
-        let (params, rerunOf, reusable) = try resolveParams(request, job: job)
-        try OrphanReaper.reap(store)
+        let request = try await reapOrphans(request, job: job)
         StartupTrace.mark("orphans reaped")
-        let parent = try start(request, job: job, params: params, rerunOf: rerunOf)
+        let (params, rerunOf, reusable) = try resolveParams(request, job: job)
+        let parent = try await start(request, job: job, params: params, rerunOf: rerunOf)
         StartupTrace.mark("lease taken, run recorded")
         let maxParallel = max(1, request.maxParallel ?? job.maxParallel ?? ProcessInfo.processInfo.activeProcessorCount)
         report(.jobStarted(runID: parent.id, job: job.name, stages: job.stages.count, maxParallel: maxParallel))
@@ -78,6 +85,28 @@ public final class JobRunner: Sendable {
         return JobRunResult(run: finished, stages: results)
     }
 
+    /// Settles the runs of dead runners. This job's remote attempts that still run are followed to
+    /// their end first; a plain run of the job then resumes that run: it reruns it, reusing the
+    /// stages that succeeded, the followed ones included.
+    func reapOrphans(_ request: RunRequest, job: JobSpec) async throws -> RunRequest {
+        let width = job.stages.map(\.name.count).max() ?? 0
+        @Sendable func echoing(_ stage: String) -> (@Sendable (Console.Stream, Substring) -> Void)? {
+            let prefix = Self.prefix(stage, width: width)
+            return { @Sendable stream, line in Console.shared.write(prefix + String(line) + "\n", to: stream) }
+        }
+        let echo: (@Sendable (String) -> (@Sendable (Console.Stream, Substring) -> Void)?)? = request.echo ? echoing : nil
+        let reaper = OrphanReaper(store: store, executors: executors,
+                                  reattach: .init(workspace: workspace, spec: spec, jobs: [job.name], echo: echo, report: report))
+        let reaped = try await reaper.reap()
+        var request = request
+        if request.rerunOf == nil, request.params.isEmpty, let resumed = reaped.reattached.last(where: { $0.job == job.name }) {
+            request.rerunOf = resumed.runID
+            request.onlyFailed = true
+            request.tags["mlops.resumed_from"] = resumed.runID
+        }
+        return request
+    }
+
     /// The run's params (the job's defaults, a rerun's own, then the request's) and, for a rerun,
     /// the run it repeats and the stages it may reuse.
     func resolveParams(_ request: RunRequest, job: JobSpec) throws -> ([String: SpecValue], RunRecord?, [String: RunRecord]) {
@@ -103,7 +132,7 @@ public final class JobRunner: Sendable {
 
     /// Records the job's run (who runs it, where, from which spec and commit) with its lease; a
     /// dead holder's lease is taken over and its attempts stopped.
-    func start(_ request: RunRequest, job: JobSpec, params: [String: SpecValue], rerunOf: RunRecord?) throws -> RunRecord {
+    func start(_ request: RunRequest, job: JobSpec, params: [String: SpecValue], rerunOf: RunRecord?) async throws -> RunRecord {
         let runID = request.runID ?? RunRecord.newID()
         let identity = ProcessIdentity.current()
         let started = store.nowMillis()
@@ -126,7 +155,7 @@ public final class JobRunner: Sendable {
         tags.merge(request.tags) { a, _ in a }
         let (replaced, recorded) = try recordStart(parent, job: job, identity: identity, params: params.mapValues(\.description), tags: tags)
         if let replaced {
-            try? OrphanReaper.stopOrphanedAttempts(store, of: replaced.runID)
+            try? await OrphanReaper(store: store, executors: executors).stopOrphanedAttempts(of: replaced.runID)
             report(.leaseTakenOver(from: replaced))
         }
         return recorded

@@ -117,12 +117,20 @@ extension JobRunner {
         if let prefix {
             echo = { @Sendable stream, line in Console.shared.write(prefix + String(line) + "\n", to: stream) }
         }
-        let trackingURI: String? = if case .command = stage.action { await tracking?.uri() } else { nil }
+        var trackingURI: String?
+        if case .command = stage.action {
+            if case let .ray(ray) = stage.executor, let remote = remoteTrackingURL ?? ray.trackingURL {
+                trackingURI = remote
+            } else {
+                trackingURI = await tracking?.uri()
+            }
+        }
         let context = StageContext(
             job: job.name, stage: stage.name, attempt: attempt, runID: run.id, parentRunID: parent.id,
             experimentID: parent.experimentID, workspace: workspace, store: store, runDirectory: runDirectory, artifactsDirectory: artifacts,
             stdoutLog: "\(runDirectory)/stdout.log", stderrLog: "\(runDirectory)/stderr.log", with: with, params: params,
-            inputs: inputs, timeout: stage.timeout, killGrace: stage.killGrace, env: stage.env, echo: echo, trackingURI: trackingURI)
+            inputs: inputs, timeout: stage.timeout, killGrace: stage.killGrace, env: stage.env, echo: echo, trackingURI: trackingURI,
+            executor: executors[stage.executor.name] ?? LocalProcessExecutor(), placement: stage.executor)
 
         let termination: StageTermination
         switch stage.action {

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Delivers the outbox to the targets jobs.yaml names: webhooks (a JSON POST through libcurl,
-/// loaded when the first webhook is sent) and commands. Each attempt is an audit row; a failed target is
+/// Delivers the outbox to the targets jobs.yaml names: webhooks (a JSON POST through the process's
+/// HTTP client, started when the first webhook is sent) and commands. Each attempt is an audit row; a failed target is
 /// retried with exponential backoff by this or a later process until its attempts run out.
 /// Delivery never throws: an unreachable receiver is recorded, not raised.
 public struct Notifier: Sendable {

@@ -49,7 +49,7 @@ public actor SchedulerDaemon {
         guard !stopping else { return }
         do {
             try store.write { try DaemonRecords.heartbeat($0, id: id, now: now) }
-            try recoverOrphans(now: now)
+            try await recoverOrphans(now: now)
             for job in spec.jobs where job.schedule != nil { try fireSchedule(job, now: now) }
             if settlesBetweenPhases { await waitIdle() }
             try checkMonitors(now: now)
@@ -68,7 +68,7 @@ public actor SchedulerDaemon {
         while let (_, entry) = running.first { await entry.task.value }
     }
 
-    public var runningJobs: [String] { running.values.map(\.job) }
+    public var runningJobs: [String] { running.values.map(\.job).filter { !$0.isEmpty } }
 
     /// Stops taking work, lets the running jobs finish for up to `grace`, then stops them (TERM,
     /// their kill grace, KILL); returns when nothing is left RUNNING.
@@ -88,10 +88,11 @@ public actor SchedulerDaemon {
 
     // MARK: The tick's parts
 
-    func recoverOrphans(now: Int64) throws {
-        for orphan in try OrphanReaper.reap(store, now: now) {
+    func recoverOrphans(now: Int64) async throws {
+        for orphan in try await OrphanReaper(store: store).reap(now: now).closed {
             log(.warn, "run_orphaned", ["run": String(orphan.prefix(8))])
         }
+        reattachRemoteAttempts()
         for fire in try store.read({ try ScheduleBook.orphanedFires($0) }) {
             guard let job = spec.job(named: fire.job) else { continue }
             guard fire.resumes < ScheduleBook.maxResumes else {
@@ -108,6 +109,25 @@ public actor SchedulerDaemon {
             if resumed { launch(request, why: "resume") }
         }
     }
+
+    /// Remote attempts of dead runners that still run are followed to their end in the background
+    /// (one follower at a time in this daemon; the store's claim keeps other processes off them);
+    /// the orphaned fire is then resumed by the next tick, reusing what they produced.
+    func reattachRemoteAttempts() {
+        guard running[Self.reattachKey] == nil else { return }
+        let log = self.log
+        let reaper = OrphanReaper(store: store, reattach: .init(workspace: workspace, spec: spec, jobs: nil, report: { event in
+            if case let .stageReattached(stage, runID, jobRunID) = event {
+                log(.warn, "stage_reattached", ["stage": stage, "stage_run": String(runID.prefix(8)), "run": String(jobRunID.prefix(8))])
+            }
+        }))
+        running[Self.reattachKey] = ("", Task {
+            _ = try? await reaper.reap()
+            self.finished(Self.reattachKey)
+        })
+    }
+
+    static let reattachKey = "reattach"
 
     func fireSchedule(_ job: JobSpec, now: Int64) throws {
         guard let cron = job.schedule else { return }

@@ -136,6 +136,11 @@ public struct StageSpec: Sendable {
     public var triggerRule: TriggerRule
     public var skipIf: SkipCondition?
     public var env: [String: String]
+    /// Where the stage's attempts run (`executor:`); built-in stages always run in the runner.
+    public var executor: ExecutorSpec = .local
+    /// How many copies of the stage run side by side, each told its `MLOPS_SHARD_INDEX` of
+    /// `MLOPS_SHARD_COUNT`, each its own child run; the stage succeeds when every one does.
+    public var shards = 1
     public var location: SourceLocation?
     public var needLocations: [SourceLocation?]
 

@@ -3,10 +3,10 @@ import Yams
 
 /// Turns jobs.yaml into a `JobsFile`, or a `SpecError` that lists every problem with its location.
 public enum SpecParser {
-    static let rootKeys = ["version", "tracking", "jobs", "monitors", "notify"]
-    static let jobKeys = ["description", "schedule", "timezone", "catchup", "concurrency", "max_parallel", "params", "stages", "notify"]
+    static let rootKeys = ["version", "tracking", "executors", "jobs", "monitors", "notify"]
+    static let jobKeys = ["description", "schedule", "timezone", "catchup", "concurrency", "max_parallel", "params", "executor", "stages", "notify"]
     static let stageKeys = ["uses", "run", "shell", "with", "needs", "retries", "retry_delay", "max_retry_delay",
-                            "timeout", "kill_grace", "trigger_rule", "skip_if", "env"]
+                            "timeout", "kill_grace", "trigger_rule", "skip_if", "env", "executor", "shards"]
 
     public static func load(path: String, catalog: StageCatalog = .standard) throws(SpecError) -> JobsFile {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -46,6 +46,8 @@ public enum SpecParser {
         guard let entries = reader.mapping(root, "", allowed: rootKeys, what: "a mapping with `version` and `jobs`") else {
             throw SpecError(reader.diagnostics)
         }
+        // The executors' defaults first: stages are laid over them.
+        let executorDefaults = entries.first(where: { $0.key == "executors" }).flatMap { ExecutorSpecParser.parseDefaults($0.value, reader: &reader) }
         for (key, _, value) in entries {
             switch key {
             case "version":
@@ -57,7 +59,8 @@ public enum SpecParser {
                 jobsNode = value
                 if let jobEntries = reader.mapping(value, "jobs", what: "a mapping of job names to jobs") {
                     for (name, keyNode, jobNode) in jobEntries {
-                        if let job = parseJob(name: name, keyNode: keyNode, node: jobNode, reader: &reader, catalog: catalog) {
+                        if let job = parseJob(name: name, keyNode: keyNode, node: jobNode, executorDefaults: executorDefaults,
+                                                reader: &reader, catalog: catalog) {
                             jobs.append(job)
                         }
                     }
@@ -125,7 +128,8 @@ public enum SpecParser {
         !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }
     }
 
-    static func parseJob(name: String, keyNode: Node, node: Node, reader: inout SpecReader, catalog: StageCatalog) -> JobSpec? {
+    static func parseJob(name: String, keyNode: Node, node: Node, executorDefaults: RaySpec?, reader: inout SpecReader,
+                         catalog: StageCatalog) -> JobSpec? {
         let path = "jobs.\(name)"
         if !validName(name) {
             reader.error(keyNode, path, "job name '\(name)' may hold only letters, digits, '-', '_' and '.'")
@@ -140,6 +144,8 @@ public enum SpecParser {
             job.params = params.map { JobParam(name: $0.key, value: reader.value($0.value)) }
         }
         let paramNames = Set(job.params.map(\.name))
+        let executor = entries.first(where: { $0.key == "executor" })
+            .flatMap { ExecutorSpecParser.parseChoice($0.value, "\(path).executor", reader: &reader) }
         for (key, _, value) in entries {
             let fieldPath = "\(path).\(key)"
             switch key {
@@ -168,8 +174,17 @@ public enum SpecParser {
                 stagesNode = value
                 if let stageEntries = reader.mapping(value, fieldPath, what: "a mapping of stage names to stages") {
                     for (stageName, stageKey, stageNode) in stageEntries {
-                        if let stage = parseStage(name: stageName, keyNode: stageKey, node: stageNode, jobPath: path,
+                        if var stage = parseStage(name: stageName, keyNode: stageKey, node: stageNode, jobPath: path,
                                                   params: paramNames, reader: &reader, catalog: catalog) {
+                            let own = stageNode.mapping?["executor"]
+                            let choice = own.flatMap { ExecutorSpecParser.parseChoice($0, "\(path).stages.\(stageName).executor", reader: &reader) }
+                            if choice != nil, case .builtin = stage.action, case .ray? = choice {
+                                reader.error(own, "\(path).stages.\(stageName).executor", "built-in stages run inside the runner, not on Ray",
+                                             hint: "run a command on Ray instead: `run: python3 score.py`, with `executor: ray`")
+                            }
+                            stage.executor = ExecutorSpecParser.resolve(stage: choice, job: executor, defaults: executorDefaults,
+                                                                        isCommand: { if case .command = stage.action { true } else { false } }())
+                            ExecutorSpecParser.checkResolved(stage.executor, at: own ?? stageKey, "\(path).stages.\(stageName).executor", reader: &reader)
                             job.stages.append(stage)
                         }
                     }
@@ -231,6 +246,7 @@ public enum SpecParser {
                     if duration.milliseconds <= 0 { reader.error(value, fieldPath, "timeout must be longer than 0") } else { stage.timeout = duration }
                 }
             case "kill_grace": stage.killGrace = reader.duration(value, fieldPath) ?? stage.killGrace
+            case "shards": stage.shards = reader.int(value, fieldPath, min: 1, max: 10_000) ?? 1
             case "trigger_rule": stage.triggerRule = reader.choice(value, fieldPath, as: TriggerRule.self) ?? .allSuccess
             case "skip_if": stage.skipIf = parseSkipCondition(value, fieldPath, reader: &reader)
             case "env":

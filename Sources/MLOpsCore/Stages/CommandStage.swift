@@ -24,13 +24,19 @@ struct CommandStage: Stage {
             }
             arguments = words
         }
-        guard let executable = Self.locate(arguments[0], path: environment["PATH"] ?? "", cwd: context.workspace.root) else {
+        // A remote executor finds the program on its own machine.
+        let local = context.placement == .local
+        guard let executable = local ? Self.locate(arguments[0], path: environment["PATH"] ?? "", cwd: context.workspace.root) : arguments[0] else {
             return .failed("command not found: '\(arguments[0])' (searched PATH and the workspace)", exitCode: 127)
         }
         let command = StageCommand(
-            executable: executable, arguments: arguments, environment: environment, workingDirectory: context.workspace.root,
-            stdoutLog: context.stdoutLog, stderrLog: context.stderrLog, timeout: context.timeout, killGrace: context.killGrace,
-            echo: context.echo, runID: context.runID)
+            executable: executable, arguments: arguments, environment: environment, variables: Self.variables(for: context),
+            workingDirectory: context.workspace.root, stdoutLog: context.stdoutLog, stderrLog: context.stderrLog,
+            timeout: context.timeout, killGrace: context.killGrace, echo: context.echo, runID: context.runID,
+            placement: context.placement,
+            submissionID: RayJobHandle.submissionID(jobRunID: context.parentRunID, stage: context.stage, attempt: context.attempt,
+                                                    shard: context.shard?.index),
+            labels: Self.labels(for: context))
         return await context.executor.run(command, started: started)
     }
 
@@ -43,7 +49,20 @@ struct CommandStage: Stage {
     }()
 
     static func environment(for context: StageContext) -> [String: String] {
-        var env = baseEnvironment
+        baseEnvironment.merging(variables(for: context)) { _, own in own }
+    }
+
+    /// What names a remote job after its run.
+    static func labels(for context: StageContext) -> [String: String] {
+        var labels = ["mlops_run_id": context.runID, "mlops_job_run_id": context.parentRunID, "mlops_job": context.job,
+                      "mlops_stage": context.stage, "mlops_attempt": String(context.attempt)]
+        if let shard = context.shard { labels["mlops_shard"] = "\(shard.index)/\(shard.count)" }
+        return labels
+    }
+
+    /// The stage's own variables, without this process's environment.
+    static func variables(for context: StageContext) -> [String: String] {
+        var env: [String: String] = [:]
         env["MLOPS_RUN_ID"] = context.runID
         env["MLOPS_PARENT_RUN_ID"] = context.parentRunID
         env["MLOPS_JOB"] = context.job
@@ -60,6 +79,10 @@ struct CommandStage: Stage {
         for (name, value) in context.params { env["MLOPS_PARAM_\(envName(name))"] = value.description }
         for (name, value) in context.with { env["MLOPS_WITH_\(envName(name))"] = value.description }
         for input in context.inputs { env["MLOPS_INPUT_\(envName(input.stage))"] = input.artifacts }
+        if let shard = context.shard {
+            env["MLOPS_SHARD_INDEX"] = String(shard.index)
+            env["MLOPS_SHARD_COUNT"] = String(shard.count)
+        }
         for (name, value) in context.env { env[name] = ParamReference.substitute(value, params: context.params) }
         return env
     }

@@ -88,6 +88,20 @@ public struct StageContext: Sendable {
     /// The MLflow-compatible endpoint of this workspace, given to command stages as
     /// `MLFLOW_TRACKING_URI`, so `mlflow.start_run()` in a script continues the stage's run.
     public var trackingURI: String? = nil
-    /// Where a command stage's attempt runs.
+    /// Where a command stage's attempt runs, and with what settings.
     public var executor: any StageExecutor = LocalProcessExecutor()
+    public var placement: ExecutorSpec = .local
+    /// This copy's place among a sharded stage's copies (`shards:`), or nil.
+    public var shard: StageShard?
+}
+
+/// One copy of a stage that runs as `shards: N` copies side by side.
+public struct StageShard: Sendable, Hashable {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
 }

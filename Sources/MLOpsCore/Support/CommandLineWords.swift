@@ -1,3 +1,5 @@
+import Foundation
+
 /// Splits a `run:` line into words the way a POSIX shell would for quoting and escapes, without
 /// expanding anything: the command then starts with no shell in between.
 public enum CommandLineWords {
@@ -30,5 +32,15 @@ public enum CommandLineWords {
         if quote != nil || escaped { return nil }
         if inWord { words.append(current) }
         return words
+    }
+}
+
+extension CommandLineWords {
+    /// One word as `sh` reads it back unchanged: bare when it holds only safe characters, else in
+    /// single quotes (a single quote inside written as '\'').
+    public static func shellQuoted(_ word: String) -> String {
+        let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+        if !word.isEmpty, word.unicodeScalars.allSatisfy(safe.contains) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -28,6 +28,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "What started this run, recorded as tags.mlops.trigger: manual, schedule or monitor.")
     var trigger: RunTrigger = .manual
 
+    @Option(help: ArgumentHelp("MLFLOW_TRACKING_URI for stages on another machine (a Ray cluster): an MLflow API its nodes reach, such as `mlops server` on this host.", valueName: "url"))
+    var trackingURL: String?
+
     @Flag(name: .shortAndLong, help: "Do not echo the stages' output (it is still in their log files).")
     var quiet = false
 
@@ -36,6 +39,10 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if onlyFailed && rerun == nil { throw ValidationError("--only-failed goes with --rerun RUN_ID") }
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        if let trackingURL, URLComponents(string: trackingURL)?.host.map({ !$0.isEmpty }) != true
+            || !["http", "https"].contains(URLComponents(string: trackingURL)?.scheme?.lowercased() ?? "") {
+            throw ValidationError("--tracking-url '\(trackingURL)' is not an http(s) URL; write it as http://HOST:PORT")
+        }
     }
 
     func run() async throws {
@@ -61,7 +68,7 @@ struct RunCommand: AsyncParsableCommand {
         StartupTrace.mark("store open")
         let printer = ProgressPrinter()
         let tracking = starting.map { task in TrackingEndpoint { await task.value?.uri } }
-        let runner = JobRunner(workspace: workspace, spec: spec, store: store, tracking: tracking) { printer.print($0) }
+        let runner = JobRunner(workspace: workspace, spec: spec, store: store, tracking: tracking, remoteTrackingURL: trackingURL) { printer.print($0) }
 
         let stop = StopSignals()
         let task = Task { try await runner.run(request) }
@@ -156,6 +163,8 @@ final class ProgressPrinter: Sendable {
             c.write("  \(paint("!", .yellow)) took over the lease of run \(holder.runID.prefix(8)) (pid \(holder.identity.pid) is gone); it is marked orphaned\n", to: .stderr)
         case let .fenced(runID, after):
             c.write("  \(paint("!", .red)) run \(runID.prefix(8)) could not renew its heartbeat for \(after); its stages were stopped so another host can take it over\n", to: .stderr)
+        case let .stageReattached(stage, runID, jobRunID):
+            c.write("  \(paint("↻", .cyan)) \(stage) reattached: its runner (run \(jobRunID.prefix(8))) died; following stage run \(runID.prefix(8)) to its end\n", to: .stderr)
         case let .stageStarted(stage, attempt, _):
             c.write("  \(paint("•", .gray)) \(stage) started\(attempt > 1 ? " (attempt \(attempt))" : "")\n", to: .stderr)
         case let .stageFinished(stage, attempt, termination, millis, retryIn):

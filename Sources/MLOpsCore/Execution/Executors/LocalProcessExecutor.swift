@@ -48,13 +48,22 @@ public struct LocalProcessExecutor: StageExecutor {
         return .failed("killed by signal \(signal) (\(String(cString: strsignal(signal))))", exitCode: 128 + signal)
     }
 
-    public func isAlive(_ handle: AttemptHandle) -> Bool? {
-        guard case let .process(identity) = handle else { return nil }
-        return identity.isAlive()
+    public func probe(_ handle: AttemptHandle) async -> AttemptProbe {
+        guard case let .process(identity) = handle else { return .unknown }
+        switch identity.isAlive() {
+        case true?: return .alive
+        case false?: return .lost("its process (pid \(identity.pid)) is gone")
+        case nil: return .unknown
+        }
+    }
+
+    /// A local attempt's output went to pipes its dead runner held: there is nothing to follow.
+    public func reattach(_ handle: AttemptHandle, _ command: StageCommand, updated: @Sendable (AttemptHandle) -> Void) async -> StageTermination? {
+        nil
     }
 
     /// KILLs the attempt's whole process group, if it is still the process that was started.
-    public func stop(_ handle: AttemptHandle) {
+    public func stop(_ handle: AttemptHandle) async {
         guard case let .process(identity) = handle, identity.isAlive() == true else { return }
         kill(-identity.pid, SIGKILL)
     }

@@ -57,7 +57,7 @@ struct RunsListCommand: AsyncParsableCommand {
             let filter = try self.filter.map { try RunFilter(parsing: $0) }
             let order = try orderBy.map { try RunSearch.OrderTerm.parseList($0) } ?? []
             let store = try options.openStore()
-            try OrphanReaper.reap(store)
+            try await OrphanReaper(store: store).reap()
             let runs = try RunSearch(kind: kind, job: job, status: status, filter: filter, orderBy: order, limit: limit).run(store)
             let latest = try RunSearch.latestMetrics(store, runIDs: runs.map(\.id))
             if json {

@@ -19,7 +19,7 @@ struct RunsShowCommand: AsyncParsableCommand {
         try await reportingErrors {
             let store = try options.openStore()
             let tracker = Tracker(store: store)
-            try OrphanReaper.reap(store)
+            try await OrphanReaper(store: store).reap()
             let run = try tracker.resolveJobRun(id)
             let children = try tracker.children(of: run.id)
             let c = Console.shared
