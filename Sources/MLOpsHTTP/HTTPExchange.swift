@@ -4,9 +4,19 @@ import NIOCore
 import NIOHTTP1
 
 /// One HTTP request and its answer, for the callers that speak to other services: webhooks and the
-/// Ray Jobs API. Every request goes through AsyncHTTPClient's process-wide client, which starts its
-/// event loop on first use, so a command that sends nothing (`mlops --version`) never pays for it.
+/// Ray Jobs API. Every request goes through one process-wide AsyncHTTPClient, made on first use, so
+/// a command that sends nothing (`mlops --version`) never starts its event loop.
 public enum HTTPExchange {
+    /// The shared client but for two settings: a refused connection fails the request at once
+    /// instead of being retried until the deadline (the callers retry on their own terms, and a
+    /// head that is down must be told from one that is slow), and redirects are not followed.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(120)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// What came back: the status, the headers' values by lowercased name, and the whole body.
     public struct Answer: Sendable {
         public var status: Int
@@ -33,12 +43,12 @@ public enum HTTPExchange {
                             timeout: Duration, maxBody: Int = 64 << 20) async throws(Failure) -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method.rawValue)
-        request.headers.add(name: "User-Agent", value: "mlops")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if !request.headers.contains(name: "User-Agent") { request.headers.add(name: "User-Agent", value: "mlops") }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let seconds = max(1, Int64((Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18).rounded(.up)))
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(seconds))
+            let response = try await client.execute(request, timeout: .seconds(seconds))
             let bytes = try await response.body.collect(upTo: maxBody)
             var names: [String: String] = [:]
             for header in response.headers { names[header.name.lowercased()] = header.value }

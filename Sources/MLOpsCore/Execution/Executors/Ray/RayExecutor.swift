@@ -73,10 +73,10 @@ public struct RayExecutor: StageExecutor {
         return env
     }
 
-    /// Calls `body` until it succeeds, fails for good, or has failed transiently for 20 s.
+    /// Calls `body` until it succeeds, fails for good, or has failed transiently for `submitRetryFor`.
     func withTransientRetries(_ body: () async throws(RayJobsClient.Failure) -> Void) async throws(RayJobsClient.Failure) {
         let clock = ContinuousClock()
-        let giveUp = clock.now + .seconds(20)
+        let giveUp = clock.now + polling.submitRetryFor
         var wait = Duration.milliseconds(200)
         while true {
             do { return try await body() } catch {
@@ -142,6 +142,8 @@ public struct RayPolling: Sendable {
     public var slowest: Duration = .seconds(2)
     /// How long the head may stay unreachable before the attempt is given up as lost.
     public var unreachableFor: Duration = .seconds(120)
+    /// How long a submission (or a working_dir upload) is retried while the head does not answer.
+    public var submitRetryFor: Duration = .seconds(20)
     /// How long to wait for STOPPED after asking Ray to stop (it KILLs 3 s after TERM).
     public var stopWait: Duration = .seconds(30)
 
