@@ -13,7 +13,7 @@ struct RayExecutorTests {
         executor.polling.fastFor = .seconds(60)
         executor.polling.stopWait = .seconds(5)
         executor.polling.unreachableFor = .milliseconds(500)
-        executor.polling.submitRetryFor = .milliseconds(500)
+        executor.polling.submitRetryFor = .seconds(5)
         return executor
     }
 
@@ -177,7 +177,9 @@ struct RayExecutorTests {
 
         var down = RaySpec()
         down.address = "http://127.0.0.1:1"
-        let unreachable = await executor.run(command(ws, server, ray: down)) { _ in }
+        var quick = executor
+        quick.polling.submitRetryFor = .milliseconds(300)
+        let unreachable = await quick.run(command(ws, server, ray: down)) { _ in }
         #expect(unreachable.message?.hasPrefix("Ray did not take the job: cannot reach the Ray Jobs API at http://127.0.0.1:1") == true)
     }
 
