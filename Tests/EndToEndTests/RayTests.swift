@@ -124,4 +124,29 @@ struct RayTests {
         #expect(jobs.count == 2)
         #expect(!jobs.contains { $0["status"] as? String == "RUNNING" })
     }
+
+    /// The example in examples/ray-scoring, as its comment says to run it: `shards: 4` on the head,
+    /// each copy its own run with its metrics, every customer scored once.
+    @Test func theShardedScoringExampleRunsOverRayWorkers() throws {
+        guard let head = Self.head() else { return }
+        let cli = try MLOpsBinary()
+        defer { cli.remove() }
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/ray-scoring").path
+        for name in ["jobs.yaml", "job/score_shard.py", "job/model.json"] {
+            try FileManager.default.createDirectory(atPath: (cli.root + "/" + name as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: example + "/" + name, toPath: cli.root + "/" + name)
+        }
+        let out = try cli.run(["run", "weekly-scoring", "--param", "customers=20000", "--param", "top_k=1000"],
+                              environment: ["RAY_API_SERVER_ADDRESS": head])
+        #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
+        let runs = try #require(try cli.json(["runs", "--kind", "stage"]) as? [[String: Any]])
+        let shards = runs.filter { $0["stage"] as? String == "score" }
+        #expect(Set(shards.compactMap { $0["run_name"] as? String ?? $0["name"] as? String }) == ["score[0/4]", "score[1/4]", "score[2/4]", "score[3/4]"])
+        let scored = shards.compactMap { ($0["metrics"] as? [String: Any])?["scored"] as? Double }
+        #expect(scored.count == 4 && scored.reduce(0, +) == 20000)
+        #expect(out.stdout.components(separatedBy: "summary | shard ").count == 5)
+        let jobRun = try #require(shards.first?["parent_run_id"] as? String)
+        for index in 0..<4 { #expect(try Self.status(head, "mlops-\(jobRun)-score-1-s\(index)") == "SUCCEEDED") }
+    }
 }

@@ -214,12 +214,15 @@ public final class JobRunner: Sendable {
     /// For each stage, its last attempt in `previous` if that succeeded (or was itself reused).
     func reusableStages(of previous: RunRecord) throws -> [String: RunRecord] {
         var latest: [String: RunRecord] = [:]
-        for child in try tracker.children(of: previous.id) {
+        let children = try tracker.children(of: previous.id)
+        for child in children {
             guard let stage = child.stage else { continue }
             if let current = latest[stage], (current.attempt ?? 0, current.startTime ?? 0) > (child.attempt ?? 0, child.startTime ?? 0) { continue }
             latest[stage] = child
         }
-        return latest.filter { $0.value.outcome == .succeeded || $0.value.outcome == .reused }
+        // A sharded stage is one run per copy: it is run again whole rather than reused in part.
+        let sharded = Set(children.filter { $0.name?.contains("[") == true }.compactMap(\.stage))
+        return latest.filter { ($0.value.outcome == .succeeded || $0.value.outcome == .reused) && !sharded.contains($0.key) }
     }
 
     func schedule(job: JobSpec, parent: RunRecord, params: [String: SpecValue], reusable: [String: RunRecord],

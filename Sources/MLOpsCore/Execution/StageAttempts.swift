@@ -46,16 +46,23 @@ extension JobRunner {
         return Done(name: stage.name, outcome: .reused, message: run.message, runID: run.id, artifacts: old.artifactURI, attempts: 0)
     }
 
-    /// Every attempt of one stage, until one succeeds, retries run out, or the job is stopped.
+    /// Every attempt of one stage, until one succeeds, retries run out, or the job is stopped; a
+    /// stage with `shards:` runs that many copies, each with its own attempts.
     func runStage(_ stage: StageSpec, job: JobSpec, parent: RunRecord, params: [String: SpecValue],
                   inputs: [StageInput], prefix: String?) async -> Done {
+        if stage.shards > 1 { return await runShards(stage, job: job, parent: parent, params: params, inputs: inputs, prefix: prefix) }
+        return await runAttempts(stage, shard: nil, job: job, parent: parent, params: params, inputs: inputs, prefix: prefix)
+    }
+
+    func runAttempts(_ stage: StageSpec, shard: StageShard?, job: JobSpec, parent: RunRecord, params: [String: SpecValue],
+                     inputs: [StageInput], prefix: String?) async -> Done {
         let with = stage.with.mapValues { ParamReference.substitute($0, params: params) }
         var last = Done(name: stage.name, outcome: .failed, message: nil, runID: nil, artifacts: nil, attempts: 0)
         for attempt in 1...(stage.retries + 1) {
             if Task.isCancelled {
                 return Done(name: stage.name, outcome: .killed, message: "stopped by request", runID: last.runID, artifacts: nil, attempts: attempt - 1)
             }
-            last = await runAttempt(stage, attempt: attempt, job: job, parent: parent, params: params, with: with,
+            last = await runAttempt(stage, attempt: attempt, shard: shard, job: job, parent: parent, params: params, with: with,
                                     inputs: inputs, prefix: prefix)
             if last.outcome == .succeeded || last.outcome == .killed { return last }
             if attempt <= stage.retries {
@@ -67,10 +74,11 @@ extension JobRunner {
         return last
     }
 
-    func runAttempt(_ stage: StageSpec, attempt: Int, job: JobSpec, parent: RunRecord, params: [String: SpecValue],
+    func runAttempt(_ stage: StageSpec, attempt: Int, shard: StageShard?, job: JobSpec, parent: RunRecord, params: [String: SpecValue],
                     with: [String: SpecValue], inputs: [StageInput], prefix: String?) async -> Done {
         let start = store.nowMillis()
         var run = stageRecord(stage, job: job, parent: parent, attempt: attempt, status: .running, start: start)
+        if let shard { run.name = StageShard.runName(stage.name, shard) }
         let runDirectory = workspace.runDirectory(experiment: job.name, runID: run.id)
         let artifacts = "\(runDirectory)/artifacts"
         run.artifactURI = artifacts
@@ -99,18 +107,23 @@ extension JobRunner {
             if outcome != .succeeded, outcome != .killed, attempt <= stage.retries {
                 retryIn = stage.delay(afterAttempt: attempt)
             }
-            report(.stageFinished(stage: stage.name, attempt: attempt, termination: termination, millis: ended - start, retryIn: retryIn))
+            report(.stageFinished(stage: run.name ?? stage.name, attempt: attempt, termination: termination, millis: ended - start, retryIn: retryIn))
             return Done(name: stage.name, outcome: outcome, message: termination.message, runID: runID,
                         artifacts: artifacts, attempts: attempt)
         }
         do {
             try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
-            try tracker.create(run, params: with.mapValues(\.description), tags: stageTags(stage, parent: parent, attempt: attempt))
+            var tags = stageTags(stage, parent: parent, attempt: attempt)
+            if let shard {
+                tags["mlops.shard"] = "\(shard.index)/\(shard.count)"
+                tags["mlflow.runName"] = run.name
+            }
+            try tracker.create(run, params: with.mapValues(\.description), tags: tags)
         } catch {
             report(.stageFinished(stage: stage.name, attempt: attempt, termination: .failed("cannot record the attempt: \(error)", exitCode: nil), millis: 0, retryIn: nil))
             return Done(name: stage.name, outcome: .failed, message: "cannot record the attempt: \(error)", runID: nil, artifacts: nil, attempts: attempt)
         }
-        report(.stageStarted(stage: stage.name, attempt: attempt, runID: run.id))
+        report(.stageStarted(stage: run.name ?? stage.name, attempt: attempt, runID: run.id))
         StartupTrace.mark("\(stage.name): recorded, starting")
 
         var echo: (@Sendable (Console.Stream, Substring) -> Void)?
@@ -130,7 +143,7 @@ extension JobRunner {
             experimentID: parent.experimentID, workspace: workspace, store: store, runDirectory: runDirectory, artifactsDirectory: artifacts,
             stdoutLog: "\(runDirectory)/stdout.log", stderrLog: "\(runDirectory)/stderr.log", with: with, params: params,
             inputs: inputs, timeout: stage.timeout, killGrace: stage.killGrace, env: stage.env, echo: echo, trackingURI: trackingURI,
-            executor: executors[stage.executor.name] ?? LocalProcessExecutor(), placement: stage.executor)
+            executor: executors[stage.executor.name] ?? LocalProcessExecutor(), placement: stage.executor, shard: shard)
 
         let termination: StageTermination
         switch stage.action {

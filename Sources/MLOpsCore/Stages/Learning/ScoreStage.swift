@@ -9,6 +9,12 @@ import MLOpsLearn
 /// customer is scored by its arm's version, each arm contacts its share of `top_k`, and every
 /// prediction records its version and the rollout. The rollout is advanced first, so the weekly
 /// batch is where a batch-scored model's rollout moves on.
+///
+/// With `shards: N`, copy i scores the customers whose stable hash falls to it, so every customer
+/// is scored, stored and written once; each copy contacts its share of `top_k` from its own
+/// ranking (the slices are hash-random, so this is the global top within sampling error; a
+/// `threshold` is exact). The copies do not advance the rollout (they would race over it: the
+/// scheduler advances it), and only copy 0 records the drift of its slice, a random sample of the base.
 struct ScoreStage: Stage {
     static let keys = ["model", "alias", "top_k", "threshold", "holdout", "seed", "entity", "period"]
 
@@ -33,14 +39,16 @@ struct ScoreStage: Stage {
             let registry = ModelRegistry(store: context.store, directory: context.workspace.registryDirectory)
             let (version, rollout) = try routing(context, w, registry, name)
             let model = try ModelArtifact.load(folder: version.storageLocation)
-            var batch = try score(context, w, registry, model, version, rollout)
-            try chooseContacts(context, w, &batch)
+            var (batch, total) = try score(context, w, registry, model, version, rollout)
+            try chooseContacts(context, w, &batch, ofTotal: total)
             let now = context.store.nowMillis()
             // What the stable version scored, against its own training data.
             let drift = DriftReport(reference: model.training, current: batch.rows)
             let period = batch.periods.flatMap { $0.first.map { Int($0) } }
             try context.store.write { tx in
-                try FeatureDriftLog.record(tx, model: name, version: version.version, period: period, runID: context.runID, report: drift, now: now)
+                if (context.shard?.index ?? 0) == 0 {
+                    try FeatureDriftLog.record(tx, model: name, version: version.version, period: period, runID: context.runID, report: drift, now: now)
+                }
                 try PredictionLog.record(tx, batch.entities.indices.map { i in
                     PredictionLog.Entry(runID: context.runID, model: name, version: batch.versions[i], entity: batch.entities[i],
                                         period: batch.periods.map { Int($0[i]) }, score: batch.scores[i], contacted: batch.contacted[i],
@@ -58,8 +66,10 @@ struct ScoreStage: Stage {
         var rollout: Rollout?
         if alias == ModelAlias.champion.rawValue {
             let controller = RolloutController(store: context.store)
-            for transition in try controller.advance(name, now: context.store.nowMillis()) {
-                context.echo?(.stderr, Substring("rollout " + transition.summary))
+            if context.shard == nil {
+                for transition in try controller.advance(name, now: context.store.nowMillis()) {
+                    context.echo?(.stderr, Substring("rollout " + transition.summary))
+                }
             }
             rollout = try controller.rollouts.inFlight(name).flatMap { $0.weight > 0 && $0.stableVersion != nil ? $0 : nil }
         }
@@ -69,14 +79,21 @@ struct ScoreStage: Stage {
         return (version, rollout)
     }
 
-    /// Scores `current.csv`: every customer by `version`, or, in a rollout, those whose sticky
-    /// bucket falls to the candidate by the candidate.
+    /// Scores `current.csv` (a shard: its slice of it): every customer by `version`, or, in a
+    /// rollout, those whose sticky bucket falls to the candidate by the candidate. Also gives the
+    /// number of rows in the whole file.
     func score(_ context: StageContext, _ w: StageSettings, _ registry: ModelRegistry, _ model: ModelArtifact,
-               _ version: ModelVersion, _ rollout: Rollout?) throws -> Batch {
-        let rows = try StageFiles.readTable(context, "current.csv", producer: "synthetic-cohort or csv with `current`")
+               _ version: ModelVersion, _ rollout: Rollout?) throws -> (Batch, total: Int) {
+        var rows = try StageFiles.readTable(context, "current.csv", producer: "synthetic-cohort or csv with `current`")
         let entityColumn = w.string("entity", "customer_id")
-        guard let entities = Self.texts(rows, entityColumn) else {
+        guard var entities = Self.texts(rows, entityColumn) else {
             throw StageSettings.Failure(message: "\(context.stage): current.csv has no entity column '\(entityColumn)'")
+        }
+        let total = rows.rowCount
+        if let shard = context.shard {
+            let mine = entities.indices.filter { Int(entities[$0].hashStable % UInt64(shard.count)) == shard.index }
+            rows = rows.rows(mine)
+            entities = mine.map { entities[$0] }
         }
         var batch = Batch(rows: rows, entities: entities, periods: rows.numeric(w.string("period", "week")), scores: try model.score(rows),
                           versions: [Int](repeating: version.version, count: rows.rowCount))
@@ -89,12 +106,14 @@ struct ScoreStage: Stage {
                 batch.versions[i] = candidate.version
             }
         }
-        return batch
+        return (batch, total)
     }
 
     /// The holdout (never contacted) and whom to contact: the top `top_k`, each arm its share from
     /// its own ranking so both arms are judged at the same depth, or everyone over `threshold`.
-    func chooseContacts(_ context: StageContext, _ w: StageSettings, _ batch: inout Batch) throws {
+    /// `total`: the rows of the whole base, of which `batch` may be one shard's slice; the slice
+    /// contacts its share of `top_k`.
+    func chooseContacts(_ context: StageContext, _ w: StageSettings, _ batch: inout Batch, ofTotal total: Int) throws {
         let holdoutShare = try w.double("holdout", 0.05)
         guard (0..<1).contains(holdoutShare) else { throw StageSettings.Failure(message: "\(context.stage): `holdout` is a share in [0, 1)") }
         let seed = UInt64(truncatingIfNeeded: try w.int("seed", 7))
@@ -110,7 +129,7 @@ struct ScoreStage: Stage {
             for i in eligible where batch.scores[i] >= threshold { batch.contacted[i] = true }
             return
         }
-        let k = try w.int("top_k", 1000)
+        let k = Int((Double(try w.int("top_k", 1000)) * Double(batch.rows.rowCount) / Double(max(1, total))).rounded())
         for (_, members) in Dictionary(grouping: eligible, by: { batch.versions[$0] }) {
             let share = Int((Double(k) * Double(members.count) / Double(max(1, eligible.count))).rounded())
             for i in BinaryMetrics.topK(scores: members.map { batch.scores[$0] }, k: share) { batch.contacted[members[i]] = true }
