@@ -73,7 +73,8 @@ final class FakeRayServer: @unchecked Sendable {
         while true {
             let client = accept(fd, nil, nil)
             if client < 0 { return }
-            DispatchQueue.global().async { self.handle(client) }
+            // A thread of its own: the suite's other tests may hold every thread of Dispatch's pool.
+            Thread { self.handle(client) }.start()
         }
     }
 

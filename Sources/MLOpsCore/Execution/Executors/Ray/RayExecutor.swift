@@ -73,14 +73,17 @@ public struct RayExecutor: StageExecutor {
         return env
     }
 
-    /// Calls `body` until it succeeds, fails for good, or has failed transiently for `submitRetryFor`.
+    /// Calls `body` until it succeeds, fails for good, or has failed transiently three times and for `submitRetryFor`.
     func withTransientRetries(_ body: () async throws(RayJobsClient.Failure) -> Void) async throws(RayJobsClient.Failure) {
         let clock = ContinuousClock()
         let giveUp = clock.now + polling.submitRetryFor
         var wait = Duration.milliseconds(200)
+        var tries = 0
         while true {
+            tries += 1
             do { return try await body() } catch {
-                guard error.isTransient, clock.now + wait < giveUp, !Task.isCancelled else { throw error }
+                // At least three tries, however slow each answer was.
+                guard error.isTransient, tries < 3 || clock.now + wait < giveUp, !Task.isCancelled else { throw error }
                 try? await Task.sleep(for: wait)
                 wait = min(wait * 2, .seconds(3))
             }
