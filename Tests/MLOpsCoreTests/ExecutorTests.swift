@@ -110,10 +110,10 @@ struct ExecutorTests {
         let first = Task { try await OrphanReaper(store: store, executors: catalog, reattach: reattach).reap() }
         // While the first follows it, a second reaper sees a live follower and leaves it alone.
         while try Tracker(store: store).run(attempt.id)?.pid == 999_999 { try await Task.sleep(for: .milliseconds(5)) }
-        #expect(try await OrphanReaper(store: store, executors: catalog, reattach: reattach).reap().reattached.isEmpty)
+        #expect(try await OrphanReaper(store: store, executors: catalog, reattach: reattach).reap().resumable.isEmpty)
         remote.set(attempt.id, .ended(.succeeded))
         let result = try await first.value
-        #expect(result.reattached.map { $0.runID } == [job.id])
+        #expect(result.resumable.map { $0.runID } == [job.id])
         #expect(events.withLock { $0 } == ["s"])
         #expect(try Tracker(store: store).run(attempt.id)?.outcome == .succeeded)
         #expect(try Tracker(store: store).run(job.id)?.outcome == .orphaned)

@@ -29,6 +29,16 @@ struct RayExecutorTests {
             labels: ["mlops_run_id": "r1"])
     }
 
+    /// A job that runs until something happens to it, once the head has it.
+    func submitted(_ ws: TestWorkspace, _ server: FakeRayServer) async throws -> Task<StageTermination, Never> {
+        server.with { $0.script = ["RUNNING"] }
+        let executor = self.executor
+        let command = self.command(ws, server)
+        let task = Task { await executor.run(command) { _ in } }
+        while server.job("mlops-run-s-1") == nil { try await Task.sleep(for: .milliseconds(5)) }
+        return task
+    }
+
     func log(_ ws: TestWorkspace) -> String { (try? String(contentsOfFile: ws.path("stdout.log"), encoding: .utf8)) ?? "" }
 
     @Test func aJobThatSucceedsIsRecordedBeforeItIsSentAndItsLogLandsInTheStageLog() async throws {
@@ -84,11 +94,7 @@ struct RayExecutorTests {
         defer { ws.remove() }
         let server = try FakeRayServer()
         defer { server.close() }
-        server.with { $0.script = ["RUNNING"] }
-        let executor = self.executor
-        let command = self.command(ws, server)
-        let task = Task { await executor.run(command) { _ in } }
-        while server.job("mlops-run-s-1") == nil { try await Task.sleep(for: .milliseconds(5)) }
+        let task = try await submitted(ws, server)
         task.cancel()
         #expect(await task.value == .killed("stopped by request"))
         #expect(server.job("mlops-run-s-1")?.stopRequests == 1)
@@ -130,11 +136,7 @@ struct RayExecutorTests {
         defer { ws.remove() }
         let server = try FakeRayServer()
         defer { server.close() }
-        server.with { $0.script = ["RUNNING"] }
-        let executor = self.executor
-        let command = self.command(ws, server)
-        let task = Task { await executor.run(command) { _ in } }
-        while server.job("mlops-run-s-1") == nil { try await Task.sleep(for: .milliseconds(5)) }
+        let task = try await submitted(ws, server)
         server.with { _ = $0.jobs.removeValue(forKey: "mlops-run-s-1") }   // the head restarted
         let termination = await task.value
         #expect(termination.message?.hasPrefix("lost: the Ray head at \(server.address) no longer knows job mlops-run-s-1") == true)
@@ -144,11 +146,7 @@ struct RayExecutorTests {
         let ws = try TestWorkspace()
         defer { ws.remove() }
         let server = try FakeRayServer()
-        server.with { $0.script = ["RUNNING"] }
-        let executor = self.executor
-        let command = self.command(ws, server)
-        let task = Task { await executor.run(command) { _ in } }
-        while server.job("mlops-run-s-1") == nil { try await Task.sleep(for: .milliseconds(5)) }
+        let task = try await submitted(ws, server)
         server.close()
         let termination = await task.value
         #expect(termination.message?.contains("lost contact with the Ray head") == true)
@@ -264,7 +262,7 @@ struct RayExecutorTests {
         let catalog = ExecutorCatalog([LocalProcessExecutor(), executor])
         let reattach = OrphanReaper.Reattach(workspace: ws.workspace, spec: try ws.spec(), jobs: ["j"])
         let result = try await OrphanReaper(store: store, executors: catalog, reattach: reattach).reap()
-        #expect(result.reattached.map { $0.runID } == [job.id])
+        #expect(result.resumable.map { $0.runID } == [job.id])
         let ended = try #require(try tracker.run(attempt.id))
         #expect(ended.outcome == .succeeded)
         #expect(RayJobHandle(try #require(ended.attemptHandle))?.logOffset == 8)

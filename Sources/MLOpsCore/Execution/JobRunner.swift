@@ -86,8 +86,9 @@ public final class JobRunner: Sendable {
     }
 
     /// Settles the runs of dead runners. This job's remote attempts that still run are followed to
-    /// their end first; a plain run of the job then resumes that run: it reruns it, reusing the
-    /// stages that succeeded, the followed ones included.
+    /// their end first; a plain run of the job then resumes a run whose remote attempts were
+    /// settled: it reruns it, reusing the stages that succeeded (the followed ones included) and
+    /// running again, with their full retries, those that failed or were lost.
     func reapOrphans(_ request: RunRequest, job: JobSpec) async throws -> RunRequest {
         let width = job.stages.map(\.name.count).max() ?? 0
         @Sendable func echoing(_ stage: String) -> (@Sendable (Console.Stream, Substring) -> Void)? {
@@ -99,7 +100,7 @@ public final class JobRunner: Sendable {
                                   reattach: .init(workspace: workspace, spec: spec, jobs: [job.name], echo: echo, report: report))
         let reaped = try await reaper.reap()
         var request = request
-        if request.rerunOf == nil, request.params.isEmpty, let resumed = reaped.reattached.last(where: { $0.job == job.name }) {
+        if request.rerunOf == nil, request.params.isEmpty, let resumed = reaped.resumable.last(where: { $0.job == job.name }) {
             request.rerunOf = resumed.runID
             request.onlyFailed = true
             request.tags["mlops.resumed_from"] = resumed.runID

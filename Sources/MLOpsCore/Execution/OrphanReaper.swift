@@ -41,8 +41,9 @@ public struct OrphanReaper: Sendable {
     public struct Result: Sendable {
         /// Job runs closed as orphaned.
         public var closed: [String] = []
-        /// Job runs whose remote attempts this pass followed to their end, by job.
-        public var reattached: [(job: String, runID: String)] = []
+        /// Job runs this pass closed after settling their remote attempts (followed to their end,
+        /// found ended, or lost), by job: a plain run of that job resumes them.
+        public var resumable: [(job: String, runID: String)] = []
     }
 
     public init(store: Store, executors: ExecutorCatalog = .standard, reattach: Reattach? = nil) {
@@ -63,12 +64,13 @@ public struct OrphanReaper: Sendable {
             if alive { continue }
             var remoteAlive = false
             var followed = false
+            var settled = false
             for attempt in try store.read({ try OrphanRecords.runningAttempts($0, jobRunID: run.id) }) {
                 guard let handle = attempt.attemptHandle, case .remote = handle, let executor = executors.owner(of: handle) else { continue }
                 switch try await settle(attempt, of: run, handle: handle, executor: executor, runner: runner) {
                 case .alive: remoteAlive = true
-                case .followed: followed = true
-                case .settled: break
+                case .followed: followed = true; settled = true
+                case .settled: settled = true
                 }
             }
             if remoteAlive { continue }
@@ -76,7 +78,7 @@ public struct OrphanReaper: Sendable {
             let attempts = try store.write { tx in
                 try OrphanRecords.closeIfRunning(tx, jobRunID: run.id, reason: reason, now: now ?? tx.nowMillis())
             }
-            if followed, let job = run.job { result.reattached.append((job, run.id)) }
+            if settled, let job = run.job { result.resumable.append((job, run.id)) }
             guard let attempts else { continue }
             await Self.stop(attempts, executors: executors)
             result.closed.append(run.id)
