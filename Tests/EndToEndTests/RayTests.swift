@@ -49,6 +49,10 @@ struct RayTests {
             import mlflow
             mlflow.log_metric("auc", 0.75)
             mlflow.log_param("from", "ray")
+            with open("report.txt", "w") as f:
+                f.write("made on the cluster\\n")
+            mlflow.log_artifact("report.txt")
+            print("artifact_uri", mlflow.get_run(os.environ["MLOPS_RUN_ID"]).info.artifact_uri, flush=True)
         sys.exit(int(os.environ.get("CODE", "0")))
         """
 
@@ -95,6 +99,10 @@ struct RayTests {
         let runs = try #require(try cli.json(["runs", "--kind", "stage"]) as? [[String: Any]])
         let metrics = runs.first?["metrics"] as? [String: Any]
         #expect(metrics?["auc"] as? Double == 0.75)
+        // Its files come through the server's artifact proxy, as they would from another machine.
+        let runID = try #require(runs.first?["run_id"] as? String)
+        #expect(out.stdout.contains("artifact_uri mlflow-artifacts:/_runs/\(runID)"))
+        #expect(try cli.read("experiments/r/\(runID)/artifacts/report.txt") == "made on the cluster\n")
     }
 
     /// kill -9 of the runner leaves its Ray job running; the next `mlops run` follows it to its

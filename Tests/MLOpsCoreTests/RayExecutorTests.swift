@@ -237,15 +237,8 @@ struct RayExecutorTests {
         #expect(server.requests("POST /api/jobs/").isEmpty, "a reattach never submits")
     }
 
-    /// kill -9 of a runner, then the next `mlops run`: its Ray attempt is followed to its end,
-    /// through the store's records alone, and its job run closed.
-    @Test func aRunnerKilledMidJobIsReattachedByTheReaper() async throws {
-        let ws = try TestWorkspace("version: 1\njobs:\n  j:\n    stages:\n      s: { run: python train.py, executor: ray }\n")
-        defer { ws.remove() }
-        let server = try FakeRayServer()
-        defer { server.close() }
-        server.with { $0.script = ["RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"]; $0.logLines = ["a", "b", "c", "d"] }
-        let store = try ws.store()
+    /// A job run of job `j` whose runner (a pid that is not alive) died while its stage `s` ran as a Ray job.
+    func rayOrphan(_ store: Store, _ server: FakeRayServer, submissionID: String, logOffset: Int64 = 0) throws -> (job: RunRecord, attempt: RunRecord) {
         let tracker = Tracker(store: store)
         var job = RunRecord(experimentID: try tracker.experimentID(named: "j"), name: "j", status: .running, startTime: store.nowMillis(), kind: .job)
         job.job = "j"
@@ -256,9 +249,22 @@ struct RayExecutorTests {
         (attempt.job, attempt.stage, attempt.attempt) = ("j", "s", 1)
         (attempt.pid, attempt.pidStartTime, attempt.bootID, attempt.host) = (job.pid, job.pidStartTime, job.bootID, job.host)
         try tracker.create(attempt)
-        server.with { s in s.jobs["mlops-x-s-1"] = .init(submission: [:], script: s.script, logs: "a\n") }
-        try tracker.recordAttempt(attempt.id, RayJobHandle(address: server.address, submissionID: "mlops-x-s-1", authTokenEnv: nil, logOffset: 2).attemptHandle)
+        try tracker.recordAttempt(attempt.id, RayJobHandle(address: server.address, submissionID: submissionID, authTokenEnv: nil, logOffset: logOffset).attemptHandle)
+        return (job, attempt)
+    }
 
+    /// kill -9 of a runner, then the next `mlops run`: its Ray attempt is followed to its end,
+    /// through the store's records alone, and its job run closed.
+    @Test func aRunnerKilledMidJobIsReattachedByTheReaper() async throws {
+        let ws = try TestWorkspace("version: 1\njobs:\n  j:\n    stages:\n      s: { run: python train.py, executor: ray }\n")
+        defer { ws.remove() }
+        let server = try FakeRayServer()
+        defer { server.close() }
+        server.with { $0.script = ["RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"]; $0.logLines = ["a", "b", "c", "d"] }
+        let store = try ws.store()
+        let tracker = Tracker(store: store)
+        server.with { s in s.jobs["mlops-x-s-1"] = .init(submission: [:], script: s.script, logs: "a\n") }
+        let (job, attempt) = try rayOrphan(store, server, submissionID: "mlops-x-s-1", logOffset: 2)
         let catalog = ExecutorCatalog([LocalProcessExecutor(), executor])
         let reattach = OrphanReaper.Reattach(workspace: ws.workspace, spec: try ws.spec(), jobs: ["j"])
         let result = try await OrphanReaper(store: store, executors: catalog, reattach: reattach).reap()
@@ -270,18 +276,28 @@ struct RayExecutorTests {
         #expect(try String(contentsOfFile: logFile, encoding: .utf8).hasSuffix("b\nc\nd\n"))
         #expect(try tracker.run(job.id)?.outcome == .orphaned)
         // A head restarted meanwhile: the attempt is lost, recorded as such, nothing stays RUNNING.
-        var second = attempt
-        second.id = RunRecord.newID()
-        second.status = .running
-        var job2 = job
-        job2.id = RunRecord.newID()
-        job2.status = .running
-        try tracker.create(job2)
-        second.parentRunID = job2.id
-        try tracker.create(second)
-        try tracker.recordAttempt(second.id, RayJobHandle(address: server.address, submissionID: "mlops-gone-s-1", authTokenEnv: nil).attemptHandle)
+        let (job2, second) = try rayOrphan(store, server, submissionID: "mlops-gone-s-1")
         _ = try await OrphanReaper(store: store, executors: catalog).reap()
         #expect(try tracker.run(second.id)?.message?.hasPrefix("lost: the Ray head") == true)
         #expect(try tracker.run(job2.id)?.status == .failed)
+    }
+
+    /// The scheduler follows a dead runner's Ray job in the background and closes its run after.
+    @Test func theSchedulerReattachesInTheBackground() async throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        let server = try FakeRayServer()
+        defer { server.close() }
+        try ws.write("jobs.yaml", "version: 1\njobs:\n  j:\n    stages:\n      s: { run: python train.py, executor: { ray: { address: \"\(server.address)\" } } }\n")
+        let store = try ws.store()
+        server.with { s in s.jobs["mlops-y-s-1"] = .init(submission: [:], script: ["RUNNING", "RUNNING", "SUCCEEDED"]) }
+        let (job, attempt) = try rayOrphan(store, server, submissionID: "mlops-y-s-1")
+        let daemon = SchedulerDaemon(workspace: ws.workspace, spec: try ws.spec(), store: store, log: DaemonLog { _ in })
+        try await daemon.register()
+        await daemon.tick(now: store.nowMillis())
+        await daemon.waitIdle()
+        #expect(try Tracker(store: store).run(attempt.id)?.outcome == .succeeded)
+        #expect(try Tracker(store: store).run(job.id)?.outcome == .orphaned)
+        #expect(await daemon.runningJobs.isEmpty)
     }
 }

@@ -10,8 +10,18 @@ struct MLflowArtifacts: Sendable {
     let root: String
     /// Registered versions' files, readable (not writable) under `_registry/NAME/VERSION`.
     let registryRoot: String
+    /// The artifact folder on this machine of a run that executes on another (a Ray job), which
+    /// its client reaches as `mlflow-artifacts:/_runs/RUN`; nil for any other run.
+    var runFolder: @Sendable (String) -> String? = { _ in nil }
     let fileIO = FileIO()
     static let registryPrefix = "_registry"
+    static let runsPrefix = "_runs"
+
+    /// A run's folder, when the run executes elsewhere and its folder is on this machine.
+    static func remoteRunFolder(_ run: RunRecord) -> String? {
+        guard let executor = run.executor, executor != "local", let uri = run.artifactURI, uri.hasPrefix("/") else { return nil }
+        return uri
+    }
 
     /// The file a request path names, inside the root, or an error saying why not.
     func resolve(_ components: [Substring], writing: Bool = false) throws -> String {
@@ -21,6 +31,12 @@ struct MLflowArtifacts: Sendable {
             guard !writing else { throw MLflowError(.invalidParameterValue, "Registered versions are read-only; register a new version instead") }
             components.removeFirst()
             root = registryRoot
+        } else if components.first == Substring(Self.runsPrefix), components.count >= 2 {
+            guard let folder = runFolder(String(components[1])) else {
+                throw MLflowError(.resourceDoesNotExist, "No run '\(components[1])' whose artifacts this server keeps for another machine")
+            }
+            components.removeFirst(2)
+            root = folder
         }
         var decoded: [String] = []
         for component in components {
@@ -107,5 +123,14 @@ struct MLflowArtifacts: Sendable {
         }
         try FileManager.default.removeItem(atPath: path)
         return JSONResponse.ok("{}")
+    }
+}
+
+extension RunRecord {
+    /// The `artifact_uri` MLflow's clients are told: a run that executes on another machine (a Ray
+    /// job) gets its files through this server's artifact proxy, since its folder is this
+    /// machine's; any other run, its own.
+    var clientArtifactURI: String? {
+        MLflowArtifacts.remoteRunFolder(self) != nil ? "mlflow-artifacts:/\(MLflowArtifacts.runsPrefix)/\(id)" : artifactURI
     }
 }

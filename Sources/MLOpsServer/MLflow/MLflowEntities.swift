@@ -23,7 +23,7 @@ enum MLflowEntities {
         if let user = run.userID { info["user_id"] = user }
         if let start = run.startTime { info["start_time"] = start }
         if let end = run.endTime { info["end_time"] = end }
-        if let uri = run.artifactURI { info["artifact_uri"] = uri }
+        if let uri = run.clientArtifactURI { info["artifact_uri"] = uri }
         return info
     }
 

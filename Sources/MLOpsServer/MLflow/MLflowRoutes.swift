@@ -15,7 +15,9 @@ public struct MLflowRoutes: Sendable {
     /// `artifactRoot` holds what clients upload through the proxy (`mlflow-artifacts:/…`).
     public init(store: Store, artifactRoot: String, registryDirectory: String, maxBodyBytes: Int = 32 << 20) {
         service = MLflowService(store: store, artifactRoot: artifactRoot)
-        artifacts = MLflowArtifacts(root: artifactRoot, registryRoot: registryDirectory)
+        artifacts = MLflowArtifacts(root: artifactRoot, registryRoot: registryDirectory) { runID in
+            try? store.read { try Tracker.run($0, runID) }.flatMap(MLflowArtifacts.remoteRunFolder)
+        }
         registry = MLflowRegistry(service: service, registry: ModelRegistry(store: store, directory: registryDirectory), artifacts: artifacts)
         loggedModels = MLflowLoggedModels(service: service, artifacts: artifacts)
         self.maxBodyBytes = maxBodyBytes

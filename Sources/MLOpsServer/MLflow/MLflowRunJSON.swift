@@ -37,7 +37,7 @@ extension MLflowService {
                 }
                 json.member("info") { json in
                     json.object { json in
-                        json.member("artifact_uri", run.artifactURI)
+                        json.member("artifact_uri", run.clientArtifactURI)
                         json.member("end_time", run.endTime)
                         json.member("experiment_id", String(run.experimentID))
                         json.member("lifecycle_stage", run.lifecycleStage)
