@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs an attempt as a job on a Ray cluster, through its Jobs REST API. The attempt's row records
 /// the submission before the request is sent, under an id made of the job run, the stage and the
@@ -138,10 +139,14 @@ public struct RayExecutor: StageExecutor {
 }
 
 /// How often a Ray job's status is asked: every `fast` for the first `fastFor` (a short job's end
-/// is seen within a tenth of a second), then 25% less often each time, up to `slowest`.
+/// is seen within a few tens of milliseconds), then 25% less often each time, up to `slowest`. The
+/// fast rate is shared: with more than `fastJobs` jobs followed at once by this process (a wide
+/// `shards:`), each is polled that much less often, so the head is asked at most about
+/// `fastJobs / fast` times a second however wide the fan-out.
 public struct RayPolling: Sendable {
-    public var fast: Duration = .milliseconds(100)
+    public var fast: Duration = .milliseconds(40)
     public var fastFor: Duration = .seconds(10)
+    public var fastJobs = 8
     public var slowest: Duration = .seconds(2)
     /// How long the head may stay unreachable before the attempt is given up as lost.
     public var unreachableFor: Duration = .seconds(120)
@@ -152,7 +157,12 @@ public struct RayPolling: Sendable {
 
     public init() {}
 
+    /// The jobs this process follows now.
+    static let followed = Atomic<Int>(0)
+
     func interval(after elapsed: Duration, previous: Duration) -> Duration {
-        elapsed < fastFor ? fast : min(slowest, previous * 1.25)
+        guard elapsed < fastFor else { return min(slowest, previous * 1.25) }
+        let sharing = max(1, Self.followed.load(ordering: .relaxed) / max(1, fastJobs))
+        return min(slowest, fast * sharing)
     }
 }

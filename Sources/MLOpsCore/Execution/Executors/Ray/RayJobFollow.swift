@@ -7,6 +7,8 @@ extension RayExecutor {
     func follow(_ start: RayJobHandle, _ command: StageCommand, pendingTimeout: SpecDuration, request: String,
                 updated: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
         var watch = RayJobWatch(job: start, command: command, polling: polling, logCap: logCap)
+        RayPolling.followed.add(1, ordering: .relaxed)
+        defer { RayPolling.followed.subtract(1, ordering: .relaxed) }
         while true {
             if let ending = await watch.stopIfDue(self) { return watch.finish(ending.0, lastLog: ending.1, updated: updated) }
             let info: RayJobsClient.JobInfo
@@ -131,11 +133,12 @@ struct RayJobWatch {
         return clock.now - since
     }
 
-    /// Ray serves the whole log each time: the bigger it is, the less often it is fetched.
+    /// Ray serves the whole log each time: it is fetched at most twice a second, and the bigger
+    /// it is, the less often (a second per MiB, at most 30 s).
     mutating func fetchLogsIfDue() async {
         guard clock.now >= nextLogFetch, let log = try? await client.logs(job.submissionID) else { return }
         logs.take(log)
-        nextLogFetch = clock.now + max(interval, min(.seconds(30), .seconds(log.count >> 20)))
+        nextLogFetch = clock.now + max(.milliseconds(500), interval, min(.seconds(30), .seconds(log.count >> 20)))
     }
 
     mutating func save(force: Bool, updated: @Sendable (AttemptHandle) -> Void) {
