@@ -300,4 +300,27 @@ struct RayExecutorTests {
         #expect(try Tracker(store: store).run(job.id)?.outcome == .orphaned)
         #expect(await daemon.runningJobs.isEmpty)
     }
+
+    /// The package is a zip Python's zipfile reads back whole, with no top folder and its modes.
+    @Test func aWorkingDirPackageIsAZipWithItsFilesAndModes() throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        try FileManager.default.createDirectory(atPath: ws.path("job/.git"), withIntermediateDirectories: true)
+        try ws.write("job/run.sh", "#!/bin/sh\necho hi\n")
+        chmod(ws.path("job/run.sh"), 0o755)
+        try ws.write("job/.git/HEAD", "ref")
+        let package = try RayPackage.make(folder: ws.path("job"))
+        #expect(try RayPackage.make(folder: ws.path("job")).name == package.name, "named by its content")
+        try Data(package.zip).write(to: URL(fileURLWithPath: ws.path("p.zip")))
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        check.arguments = ["-c", "import zipfile, sys; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
+            + "print(';'.join(f'{i.filename}:{i.external_attr >> 16 & 0o777:o}:{z.read(i).decode()!r}' for i in z.infolist()))", ws.path("p.zip")]
+        let out = Pipe()
+        check.standardOutput = out
+        try check.run()
+        check.waitUntilExit()
+        let listing = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(listing == "run.sh:755:'#!/bin/sh\\necho hi\\n'\n")
+    }
 }

@@ -34,9 +34,7 @@ public struct RayExecutor: StageExecutor {
         if let folder = spec.workingDir {
             let full = folder.hasPrefix("/") ? folder : "\(command.workingDirectory)/\(folder)"
             do {
-                let package = try RayPackage.make(folder: full)
-                try await withTransientRetries { () async throws(RayJobsClient.Failure) in try await client.upload(package: package.name, zip: package.zip) }
-                workingDir = "gcs://\(package.name)"
+                workingDir = try await RayPackage.upload(folder: full, with: client, retrying: withTransientRetries)
             } catch {
                 return .failed("cannot upload working_dir \(folder) to the Ray head at \(address): \(error)", exitCode: nil)
             }
@@ -93,8 +91,11 @@ public struct RayExecutor: StageExecutor {
 
     public func probe(_ handle: AttemptHandle) async -> AttemptProbe {
         guard let job = RayJobHandle(handle) else { return .unknown }
+        // `mlops runs` probes before it lists: a head that does not answer soon is "cannot tell".
+        var client = job.client()
+        client.timeout = .seconds(5)
         do {
-            let info = try await job.client().info(job.submissionID)
+            let info = try await client.info(job.submissionID)
             return info.status.isTerminal ? .ended(Self.termination(info, stoppedBecause: nil)) : .alive
         } catch .notFound {
             return .lost(Self.lostMessage(job))

@@ -94,11 +94,15 @@ public struct RayJobsClient: Sendable {
         return object?["stopped"] as? Bool ?? false
     }
 
+    /// Whether the head has the package `gcs://NAME`.
+    public func hasPackage(_ name: String) async -> Bool {
+        (try? await call(.get, "/api/packages/gcs/\(name)"))?.isSuccess == true
+    }
+
     /// Uploads a zip as `gcs://NAME` unless the head has it already.
     public func upload(package name: String, zip: [UInt8]) async throws(Failure) {
-        let path = "/api/packages/gcs/\(name)"
-        if (try? await call(.get, path))?.isSuccess == true { return }
-        let answer = try await call(.put, path, body: zip, contentType: "application/zip")
+        if await hasPackage(name) { return }
+        let answer = try await call(.put, "/api/packages/gcs/\(name)", body: zip, contentType: "application/zip")
         guard answer.isSuccess else { throw .refused(answer.status, answer.text) }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A working directory as Ray takes it over REST: a zip with no top folder, named
 /// `_ray_pkg_<content hash>.zip`, uploaded to the head's package store before the submission.
@@ -7,10 +8,54 @@ enum RayPackage {
     struct TooLarge: Error, CustomStringConvertible {
         var folder: String
         var bytes: Int
-        var description: String { "working_dir \(folder) holds \(bytes >> 20) MiB; a Ray package may hold at most \(maxBytes >> 20) MiB (put data on shared storage)" }
+        var files: Int
+        var description: String {
+            "working_dir \(folder) holds more than \(files > maxFiles ? "\(maxFiles) files" : "\(maxBytes >> 20) MiB"), the most a package may; put data on storage the cluster shares"
+        }
     }
 
     static let maxBytes = 256 << 20
+    static let maxFiles = 65_535
+    /// Package names by folder and fingerprint: every attempt and shard of a stage ships the same
+    /// folder, which is zipped once while it does not change.
+    static let names = Mutex<[String: (fingerprint: String, name: String)]>([:])
+
+    /// Uploads the folder as a package unless the head has it already; returns its `gcs://` URI.
+    static func upload(folder: String, with client: RayJobsClient, retrying: (() async throws(RayJobsClient.Failure) -> Void) async throws(RayJobsClient.Failure) -> Void) async throws -> String {
+        let fingerprint = try fingerprint(folder)
+        if let known = names.withLock({ $0[folder] }), known.fingerprint == fingerprint, await client.hasPackage(known.name) {
+            return "gcs://\(known.name)"
+        }
+        let package = try make(folder: folder)
+        try await retrying { () async throws(RayJobsClient.Failure) in try await client.upload(package: package.name, zip: package.zip) }
+        names.withLock { $0[folder] = (fingerprint, package.name) }
+        return "gcs://\(package.name)"
+    }
+
+    /// The folder's files, sizes and modification times, without reading them.
+    static func fingerprint(_ folder: String) throws -> String {
+        var parts: [String] = []
+        try walk(folder) { path, info in parts.append("\(path):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)") }
+        return parts.joined(separator: "|")
+    }
+
+    /// Calls `visit` for each regular file under `folder`, in name order, with its stat.
+    static func walk(_ folder: String, _ visit: (String, stat) throws -> Void) throws {
+        func walk(_ relative: String) throws {
+            let full = relative.isEmpty ? folder : "\(folder)/\(relative)"
+            for name in try FileManager.default.contentsOfDirectory(atPath: full).sorted() where !skipped.contains(name) {
+                let path = relative.isEmpty ? name : "\(relative)/\(name)"
+                var info = stat()
+                guard lstat("\(folder)/\(path)", &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR: try walk(path)
+                case S_IFREG: try visit(path, info)
+                default: continue
+                }
+            }
+        }
+        try walk("")
+    }
     /// Folders that are never the job's business.
     static let skipped: Set<String> = [".git", ".build", ".venv", ".venv-ray", ".venv-mlflow", "__pycache__", ".swiftpm"]
 
@@ -18,25 +63,12 @@ enum RayPackage {
     static func make(folder: String) throws -> (name: String, zip: [UInt8]) {
         var entries: [(path: String, mode: UInt32, data: [UInt8])] = []
         var total = 0
-        let manager = FileManager.default
-        func walk(_ relative: String) throws {
-            let full = relative.isEmpty ? folder : "\(folder)/\(relative)"
-            for name in try manager.contentsOfDirectory(atPath: full).sorted() where !skipped.contains(name) {
-                let path = relative.isEmpty ? name : "\(relative)/\(name)"
-                var info = stat()
-                guard lstat("\(folder)/\(path)", &info) == 0 else { continue }
-                switch info.st_mode & S_IFMT {
-                case S_IFDIR: try walk(path)
-                case S_IFREG:
-                    let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(path)")))
-                    total += data.count
-                    if total > maxBytes { throw TooLarge(folder: folder, bytes: total) }
-                    entries.append((path, UInt32(info.st_mode & 0o777), data))
-                default: continue
-                }
-            }
+        try walk(folder) { path, info in
+            let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(path)")))
+            total += data.count
+            if total > maxBytes || entries.count >= maxFiles { throw TooLarge(folder: folder, bytes: total, files: entries.count + 1) }
+            entries.append((path, UInt32(info.st_mode & 0o777), data))
         }
-        try walk("")
         let zip = ZipWriter.stored(entries)
         return ("_ray_pkg_\(SHA256Digest.hex(of: Data(zip)).prefix(32)).zip", zip)
     }
