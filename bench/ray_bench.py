@@ -70,10 +70,7 @@ lines = [
     f"| 4-stage chain on Ray: `mlops run` vs four `ray job submit` in a row | {m['mlops_chain']:.0f} ms "
     f"({spread['mlops_chain'][0]:.0f}–{spread['mlops_chain'][1]:.0f}) | {m['ray_chain']:.0f} ms | {m['mlops_chain'] - m['ray_chain']:+.0f} ms | | |",
     "",
-    "What bounds it: Ray itself. A trivial job spends about 1.5 s in Ray between submission and RUNNING (its runtime "
-    "environment, a worker for the driver) and the rest starting the entrypoint; `ray job submit` adds a Python start "
-    "(importing ray) and its log tail. mlops polls every 100 ms for a job's first 10 s, so it sees the end within a tenth "
-    "of a second; the whole-process cost of `mlops run` (store, lease, records, the MLflow endpoint) is the rest of its difference to the floor.",
+    "What bounds it: Ray itself. The REST floor, about 1 s, is Ray's own time from submission to SUCCEEDED for `true` (its runtime environment, a worker for the driver, the entrypoint). `ray job submit` starts a Python process that imports ray (1.0 s with `--no-wait`), then waits by tailing the log over a websocket, which ends about 6 s after the job here. mlops polls every 40 ms for a job's first 10 s, so it sees the end within a few tens of milliseconds; the rest of its difference to the floor is the whole process of `mlops run` (the store, the lease, the records, the MLflow endpoint for the stage). The 4-stage chain is four such jobs in a row, about 1 s each.",
     "",
 ]
 text = open(results).read()

@@ -77,6 +77,17 @@ struct RayExecutorTests {
         #expect(log(ws).contains("line 2"), "the last log fetch at the end")
     }
 
+    @Test func aJobStoppedOnTheClusterByOthersEndsKilledSayingSo() async throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        let server = try FakeRayServer()
+        defer { server.close() }
+        server.with { $0.script = ["PENDING", "RUNNING", "STOPPED"] }
+        let termination = await executor.run(command(ws, server)) { _ in }
+        #expect(termination == .killed("stopped on the Ray cluster: Job was intentionally stopped."))
+        #expect(server.job("mlops-run-s-1")?.stopRequests == 0)
+    }
+
     @Test func aDeadlineStopsTheJobAndWaitsForStopped() async throws {
         let ws = try TestWorkspace()
         defer { ws.remove() }
