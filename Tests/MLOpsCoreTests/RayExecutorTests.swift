@@ -111,6 +111,21 @@ struct RayExecutorTests {
         #expect(server.job("mlops-run-s-1")?.stopRequests == 1)
     }
 
+    @Test func stoppingWhileTheHeadRefusesSubmissionsEndsKilledAndStopsTheId() async throws {
+        let ws = try TestWorkspace()
+        defer { ws.remove() }
+        let server = try FakeRayServer()
+        defer { server.close() }
+        server.with { $0.forced["POST /api/jobs/"] = Array(repeating: (503, "busy"), count: 1000) }
+        let executor = self.executor
+        let command = self.command(ws, server)
+        let task = Task { await executor.run(command) { _ in } }
+        while server.requests("POST /api/jobs/").isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        task.cancel()
+        #expect(await task.value == .killed("stopped by request"))
+        #expect(server.requests("POST /api/jobs/mlops-run-s-1/stop").count == 1, "an earlier request may have got through")
+    }
+
     @Test func aJobPendingPastItsTimeoutFailsAsUnschedulableNamingWhatItAskedFor() async throws {
         let ws = try TestWorkspace()
         defer { ws.remove() }

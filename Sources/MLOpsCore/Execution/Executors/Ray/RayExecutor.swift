@@ -34,7 +34,7 @@ public struct RayExecutor: StageExecutor {
         if let folder = spec.workingDir {
             let full = folder.hasPrefix("/") ? folder : "\(command.workingDirectory)/\(folder)"
             do {
-                workingDir = try await RayPackage.upload(folder: full, with: client, retrying: withTransientRetries)
+                workingDir = try await RayPackage.upload(folder: full, with: client) { body async throws(RayJobsClient.Failure) in try await withTransientRetries(body) }
             } catch {
                 return .failed("cannot upload working_dir \(folder) to the Ray head at \(address): \(error)", exitCode: nil)
             }
@@ -45,17 +45,11 @@ public struct RayExecutor: StageExecutor {
             resources: spec.resources)
         // Recorded before it is sent: a runner killed between the two leaves a handle to look for.
         started(handle.attemptHandle)
-        do {
-            try await withTransientRetries { () async throws(RayJobsClient.Failure) in
-                do { try await client.submit(submission) } catch {
-                    // An earlier request of ours got through: the job is ours, never submitted twice.
-                    let failure = error as? RayJobsClient.Failure ?? .malformed("\(error)")
-                    if failure == .alreadyExists { return }
-                    throw failure
-                }
-            }
-        } catch {
-            return .failed("Ray did not take the job: \(error)", exitCode: nil)
+        if let failure = await submit(submission, with: client) {
+            guard Task.isCancelled else { return .failed("Ray did not take the job: \(failure)", exitCode: nil) }
+            // Stopped while the head was not answering: an earlier request may have got through.
+            _ = await Task { try? await client.stop(submission.submissionID) }.value
+            return .killed("stopped by request")
         }
         return await follow(handle, command, pendingTimeout: spec.pendingTimeout ?? RaySpec.defaultPendingTimeout,
                             request: spec.request, updated: started)
@@ -72,8 +66,35 @@ public struct RayExecutor: StageExecutor {
         return env
     }
 
+    /// Submits the job, or says why not. A request once sent is not cancelled halfway (the head may
+    /// take a job whose answer never comes back): it runs in a task of its own, and the follow loop
+    /// that comes next stops the job if the run was stopped meanwhile. Only the retries end early.
+    func submit(_ submission: RaySubmission, with client: RayJobsClient) async -> RayJobsClient.Failure? {
+        let stopped = CancelFlag()
+        return await withTaskCancellationHandler {
+            await Task { () -> RayJobsClient.Failure? in
+                do {
+                    try await withTransientRetries(until: { stopped.isSet }) { () async throws(RayJobsClient.Failure) in
+                        do { try await client.submit(submission) } catch {
+                            // An earlier request of ours got through: the job is ours, never submitted twice.
+                            let failure = error as? RayJobsClient.Failure ?? .malformed("\(error)")
+                            if failure == .alreadyExists { return }
+                            throw failure
+                        }
+                    }
+                    return nil
+                } catch {
+                    return error as? RayJobsClient.Failure ?? .malformed("\(error)")
+                }
+            }.value
+        } onCancel: {
+            stopped.set()
+        }
+    }
+
     /// Calls `body` until it succeeds, fails for good, or has failed transiently three times and for `submitRetryFor`.
-    func withTransientRetries(_ body: () async throws(RayJobsClient.Failure) -> Void) async throws(RayJobsClient.Failure) {
+    func withTransientRetries(until stopped: @Sendable () -> Bool = { Task.isCancelled },
+                              _ body: () async throws(RayJobsClient.Failure) -> Void) async throws(RayJobsClient.Failure) {
         let clock = ContinuousClock()
         let giveUp = clock.now + polling.submitRetryFor
         var wait = Duration.milliseconds(200)
@@ -82,7 +103,7 @@ public struct RayExecutor: StageExecutor {
             tries += 1
             do { return try await body() } catch {
                 // At least three tries, however slow each answer was.
-                guard error.isTransient, tries < 3 || clock.now + wait < giveUp, !Task.isCancelled else { throw error }
+                guard error.isTransient, tries < 3 || clock.now + wait < giveUp, !stopped() else { throw error }
                 try? await Task.sleep(for: wait)
                 wait = min(wait * 2, .seconds(3))
             }
@@ -166,4 +187,11 @@ public struct RayPolling: Sendable {
         let sharing = max(1, Self.followed.load(ordering: .relaxed) / max(1, fastJobs))
         return min(slowest, fast * sharing)
     }
+}
+
+/// Set once, from a cancellation handler, read by a task that cancellation does not reach.
+final class CancelFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
 }
