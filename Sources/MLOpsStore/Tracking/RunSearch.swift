@@ -1,3 +1,4 @@
+import Foundation
 import MLOpsText
 
 /// Finds runs by MLflow's filter and order-by grammar, compiled to one SQL query over indexed
@@ -12,6 +13,9 @@ public struct RunSearch: Sendable {
     public var experimentIDs: [Int64]?
     /// Rows to skip: a page token's position.
     public var offset: Int = 0
+    /// Where the page starts: after the run whose sort values these are (keyset paging: a page
+    /// costs the same at any depth, and runs added meanwhile do not shift it).
+    public var after: Cursor?
     /// MLflow's view type: active runs, deleted ones, or both.
     public var lifecycleStages: [String] = ["active"]
 
@@ -66,6 +70,99 @@ public struct RunSearch: Sendable {
             }
             return terms
         }
+    }
+
+    /// A run's place in a search's order: its value for each order term (NULL where it has none),
+    /// then its start time and id, the order's last two keys.
+    public struct Cursor: Sendable, Hashable {
+        public var values: [SQLValue]
+
+        public init(values: [SQLValue]) { self.values = values }
+
+        /// The cursor as a URL-safe token (base64url of a JSON list), and back.
+        public var token: String {
+            let items: [String] = values.map { value in
+                switch value {
+                case .null: return "n"
+                case let .integer(v): return "i\(v)"
+                case let .real(v): return "r\(v)"
+                case let .text(v): return "t\(v)"
+                case let .blob(v): return "b" + Data(v).base64EncodedString()
+                }
+            }
+            let json = (try? JSONSerialization.data(withJSONObject: items)) ?? Data("[]".utf8)
+            return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+
+        public init?(token: String) {
+            var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+            guard let data = Data(base64Encoded: base64), let items = (try? JSONSerialization.jsonObject(with: data)) as? [String] else { return nil }
+            var values: [SQLValue] = []
+            for item in items {
+                let body = String(item.dropFirst())
+                switch item.first {
+                case "n": values.append(.null)
+                case "i": guard let v = Int64(body) else { return nil }; values.append(.integer(v))
+                case "r": guard let v = Double(body) else { return nil }; values.append(.real(v))
+                case "t": values.append(.text(body))
+                case "b": guard let v = Data(base64Encoded: body) else { return nil }; values.append(.blob([UInt8](v)))
+                default: return nil
+                }
+            }
+            self.values = values
+        }
+    }
+
+    /// The cursor of each run a search returns, in order: the next page starts after the last one.
+    public func cursors(_ tx: StoreTransaction, of runs: [RunRecord]) throws -> [Cursor] {
+        guard !runs.isEmpty else { return [] }
+        let (expressions, args) = sortExpressions(tx.dialect)
+        var cursors: [Cursor] = []
+        for run in runs {
+            let row = try Row.fetchOne(tx.db, sql: "SELECT \(expressions.enumerated().map { "\($0.element.sql) AS k\($0.offset)" }.joined(separator: ", ")) FROM runs WHERE runs.run_uuid = ?",
+                                       arguments: args + [run.id])
+            cursors.append(Cursor(values: expressions.indices.map { row?.value("k\($0)") ?? .null }))
+        }
+        return cursors
+    }
+
+    /// The order's keys as SQL, with their arguments, and whether each ascends.
+    func sortExpressions(_ dialect: SQLDialect) -> ([(sql: String, ascending: Bool)], SQLArguments) {
+        var expressions: [(String, Bool)] = []
+        var args: SQLArguments = []
+        for term in orderBy {
+            switch term.entity {
+            case .metric: expressions.append(("(SELECT value FROM latest_metrics WHERE run_uuid = runs.run_uuid AND key = ? AND is_nan = 0)", term.ascending))
+            case .param: expressions.append(("(SELECT value FROM params WHERE run_uuid = runs.run_uuid AND key = ?)", term.ascending))
+            case .tag: expressions.append(("(SELECT value FROM tags WHERE run_uuid = runs.run_uuid AND key = ?)", term.ascending))
+            case .attribute: expressions.append((Self.attributeColumn(term.key, dialect), term.ascending))
+            }
+            if term.entity != .attribute { args.append(term.key) }
+        }
+        expressions += [("runs.start_time", false), ("runs.run_uuid", true)]
+        return (expressions, args)
+    }
+
+    /// Rows that sort after `cursor`, NULLs last in either direction: for some key, every key before
+    /// it equal and that key after the cursor's value.
+    static func afterClause(_ cursor: Cursor, _ expressions: [(sql: String, ascending: Bool)], _ keyArgs: [SQLArguments]) -> (String, SQLArguments) {
+        var alternatives: [String] = []
+        var args: SQLArguments = []
+        // Nothing sorts after NULL but another NULL, which the keys after it order.
+        for i in expressions.indices where i < cursor.values.count && cursor.values[i] != .null {
+            var parts: [String] = []
+            for j in 0..<i {
+                if cursor.values[j] == .null { parts.append("\(expressions[j].sql) IS NULL") } else { parts.append("\(expressions[j].sql) = ?") }
+                args += keyArgs[j]
+                if cursor.values[j] != .null { args.append(cursor.values[j]) }
+            }
+            parts.append("(\(expressions[i].sql) \(expressions[i].ascending ? ">" : "<") ? OR \(expressions[i].sql) IS NULL)")
+            args += keyArgs[i] + [cursor.values[i]] + keyArgs[i]
+            alternatives.append("(" + parts.joined(separator: " AND ") + ")")
+        }
+        return (alternatives.isEmpty ? "0 = 1" : "(" + alternatives.joined(separator: " OR ") + ")", args)
     }
 
     package static func attributeColumn(_ key: String, _ dialect: SQLDialect) -> String {
@@ -124,22 +221,15 @@ public struct RunSearch: Sendable {
             }
             args += valueArgs
         }
-        var order: [String] = []
-        for term in orderBy {
-            let direction = term.ascending ? "ASC" : "DESC"
-            switch term.entity {
-            case .metric:
-                order.append("(SELECT value FROM latest_metrics WHERE run_uuid = runs.run_uuid AND key = ? AND is_nan = 0) \(direction) NULLS LAST")
-            case .param:
-                order.append("(SELECT value FROM params WHERE run_uuid = runs.run_uuid AND key = ?) \(direction) NULLS LAST")
-            case .tag:
-                order.append("(SELECT value FROM tags WHERE run_uuid = runs.run_uuid AND key = ?) \(direction) NULLS LAST")
-            case .attribute:
-                order.append("\(Self.attributeColumn(term.key, dialect)) \(direction) NULLS LAST")
-            }
-            if term.entity != .attribute { args.append(term.key) }
+        let (expressions, _) = sortExpressions(dialect)
+        let keyArgs: [SQLArguments] = orderBy.map { $0.entity == .attribute ? [] : [$0.key] } + [[], []]
+        if let after {
+            let (clause, afterArgs) = Self.afterClause(after, expressions, keyArgs)
+            clauses.append(clause)
+            args += afterArgs
         }
-        order += ["runs.start_time DESC", "runs.run_uuid"]
+        let order = expressions.map { "\($0.sql) \($0.ascending ? "ASC" : "DESC") NULLS LAST" }
+        args += keyArgs.flatMap { $0 }
         let sql = "SELECT runs.* FROM runs WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(order.joined(separator: ", ")) LIMIT ? OFFSET ?"
         args += [limit, offset]
         return (sql, args)
@@ -172,17 +262,19 @@ public struct RunSearch: Sendable {
     /// Latest metrics of many runs in one query, for listings.
     public static func latestMetrics(_ store: Store, runIDs: [String]) throws -> [String: [MetricPoint]] {
         guard !runIDs.isEmpty else { return [:] }
-        return try store.read { tx in
-            let db = tx.db
-            var result: [String: [MetricPoint]] = [:]
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics
-                WHERE run_uuid IN (\(runIDs.map { _ in "?" }.joined(separator: ","))) ORDER BY timestamp DESC, key
-                """, arguments: runIDs)
-            for row in rows {
-                result[row["run_uuid"], default: []].append(MetricPoint(row: row))
-            }
-            return result
+        return try store.read { try latestMetrics($0, runIDs: runIDs) }
+    }
+
+    public static func latestMetrics(_ tx: StoreTransaction, runIDs: [String]) throws -> [String: [MetricPoint]] {
+        guard !runIDs.isEmpty else { return [:] }
+        var result: [String: [MetricPoint]] = [:]
+        let rows = try Row.fetchAll(tx.db, sql: """
+            SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics
+            WHERE run_uuid IN (\(runIDs.map { _ in "?" }.joined(separator: ","))) ORDER BY timestamp DESC, key
+            """, arguments: runIDs)
+        for row in rows {
+            result[row["run_uuid"], default: []].append(MetricPoint(row: row))
         }
+        return result
     }
 }

@@ -240,6 +240,26 @@ public struct Tracker: Sendable {
         }
     }
 
+    /// Params of many runs in one query, by run (a page of the web view's runs table).
+    public static func params(_ tx: StoreTransaction, of runIDs: [String]) throws -> [String: [String: String]] {
+        try keyValues(tx, table: "params", of: runIDs)
+    }
+
+    /// Tags of many runs in one query, by run.
+    public static func tags(_ tx: StoreTransaction, of runIDs: [String]) throws -> [String: [String: String]] {
+        try keyValues(tx, table: "tags", of: runIDs)
+    }
+
+    static func keyValues(_ tx: StoreTransaction, table: String, of runIDs: [String]) throws -> [String: [String: String]] {
+        guard !runIDs.isEmpty else { return [:] }
+        var result: [String: [String: String]] = [:]
+        let placeholders = runIDs.map { _ in "?" }.joined(separator: ",")
+        for row in try Row.fetchAll(tx.db, sql: "SELECT run_uuid, key, value FROM \(table) WHERE run_uuid IN (\(placeholders))", arguments: runIDs) {
+            result[row["run_uuid"], default: [:]][row["key"]] = (row["value"] as String?) ?? ""
+        }
+        return result
+    }
+
     /// A model a run logged through MLflow 3's API (`mlflow.<flavor>.log_model`), which
     /// `register_model("models:/ID")` can turn into a registered version.
     public struct LoggedModel: Sendable, Hashable {
