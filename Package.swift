@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // posix_spawn with a new process group, and pidfd: the two things Foundation's Process cannot do.
@@ -69,12 +70,28 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The web view: pages rendered on the server from the store's owners, templates embedded
+        // in the binary (no files to install, no JavaScript build).
+        .target(
+            name: "MLOpsWeb",
+            dependencies: [
+                "MLOpsCore",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            resources: [
+                .embedInCode("Templates/layout.mustache"),
+                .embedInCode("Templates/runs.mustache"),
+                .embedInCode("Templates/run.mustache"),
+            ]
+        ),
         // HTTP: model serving and feedback, health, Prometheus metrics. Its own target so the core
         // and its tests do not wait for SwiftNIO.
         .target(
             name: "MLOpsServer",
             dependencies: [
                 "MLOpsCore",
+                "MLOpsWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MLOpsCore
+import MLOpsWeb
 import ServiceLifecycle
 
 /// `mlops serve`: the models of a workspace over HTTP, routed by their rollouts, with every
@@ -47,6 +48,7 @@ public struct ModelServer: Sendable {
         router.add(middleware: JSONErrorMiddleware())
         handlers.register(on: router)
         MLflowRoutes(store: store, artifactRoot: TrackingServer.artifactRoot(workspace), registryDirectory: workspace.registryDirectory).register(on: router)
+        WebView(store: store, workspace: workspace, base: "/ui").register(on: router)
         let refresher = CatalogRefresher(catalog: catalog, controller: RolloutController(store: store),
                                          interval: configuration.refreshInterval, advanceEvery: configuration.advanceEvery)
         let app = Application(

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MLOpsCore
+import MLOpsWeb
 import ServiceLifecycle
 
 /// `mlops server`: MLflow's tracking API (runs, experiments, the registry, the artifact proxy) on
@@ -34,6 +35,7 @@ public struct TrackingServer: Sendable {
         let router = Router()
         router.add(middleware: BearerTokenMiddleware(policy: access))
         MLflowRoutes(store: store, artifactRoot: artifactRoot(workspace), registryDirectory: workspace.registryDirectory).register(on: router)
+        WebView(store: store, workspace: workspace).register(on: router)
         router.get("/health") { _, _ in "OK" }
         return Application(
             router: router,

@@ -140,9 +140,11 @@ public struct Tracker: Sendable {
     }
 
     public func children(of parentID: String) throws -> [RunRecord] {
-        try store.read { tx in
-            return try RunRecord.fetchAll(tx.db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, stage, attempt, run_uuid", arguments: [parentID])
-        }
+        try store.read { try Self.children($0, of: parentID) }
+    }
+
+    public static func children(_ tx: StoreTransaction, of parentID: String) throws -> [RunRecord] {
+        try RunRecord.fetchAll(tx.db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY start_time, stage, attempt, run_uuid", arguments: [parentID])
     }
 
     // MARK: Params, tags, metrics

@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import MLOpsCore
+import MLOpsText
+
+/// The web view: runs (and, later, models, rollouts, monitors and jobs) as HTML rendered on the
+/// server from the store's owners, at `base` (`""` for `mlops server`, `/ui` for `mlops serve`).
+/// Every page's state is in its URL, so a view is shared by its link. Read-only.
+public struct WebView: Sendable {
+    public var store: Store
+    public var workspace: Workspace
+    public var base: String
+
+    public init(store: Store, workspace: Workspace, base: String = "") {
+        self.store = store
+        self.workspace = workspace
+        self.base = base
+    }
+
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        let view = self
+        router.get(base.isEmpty ? "/" : "\(base)") { request, _ in try view.html(RunsPage(view: view, query: request.uri.queryParameters).render()) }
+        router.get("\(base)/runs") { request, _ in try view.html(RunsPage(view: view, query: request.uri.queryParameters).render()) }
+        router.get("\(base)/runs/:id") { request, context in
+            try view.html(RunPage(view: view, runID: try context.parameters.require("id")).render())
+        }
+        router.get("\(base)/runs/:id/log") { request, context in
+            let offset = request.uri.queryParameters["offset"].flatMap { Int64(String($0)) } ?? 0
+            return try RunLog(view: view, runID: try context.parameters.require("id")).json(from: offset)
+        }
+    }
+
+    var templates: WebTemplates { .shared }
+
+    func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// The header's links, the current one marked.
+    func nav(_ here: String) -> [[String: Any]] {
+        [("Runs", "\(base)/runs")].map { ["label": $0.0, "href": $0.1, "here": $0.0 == here] }
+    }
+}
+
+/// A page that is not there: a 404 a person can read.
+struct PageNotFound: Error, HTTPResponseError {
+    var message: String
+    var status: HTTPResponse.Status { .notFound }
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: .notFound, headers: [.contentType: "text/html; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: "<!doctype html><title>Not found</title><p>\(TextEscaping.xml(message))</p>")))
+    }
+}
