@@ -1,12 +1,12 @@
-"""Fills a migrated mlops store with 10,000 job runs, 100,000 metrics (10 per run), params and
+"""Fills a migrated mlops store with 10,000 job runs (FILL_RUNS to change it), 10 metrics a run, params and
 tags, to measure search at scale: straight through SQLite for a file, or as COPY blocks piped to
 psql for a postgresql:// URL (python3 bench/fill_store.py URL | psql URL)."""
-import random, sqlite3, sys, uuid
+import os, random, sqlite3, sys, uuid
 
 target = sys.argv[1]
 rng = random.Random(42)
 runs, params, tags, metrics = [], [], [], []
-for i in range(10_000):
+for i in range(int(os.environ.get("FILL_RUNS", "10000"))):
     rid = uuid.UUID(int=rng.getrandbits(128)).hex
     start = 1_700_000_000_000 + i * 60_000
     status = rng.choice(["FINISHED"] * 8 + ["FAILED", "KILLED"])

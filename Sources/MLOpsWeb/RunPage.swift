@@ -37,8 +37,10 @@ struct RunPage {
         context["params"] = params.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] }
         context["hasMetrics"] = !metrics.isEmpty
         context["metrics"] = try metrics.sorted { $0.key < $1.key }.map { point in
-            let history = try view.store.read { try Tracker.metricHistory($0, run.id, key: point.key, limit: nil, offset: 0) }
-            return ["key": point.key, "value": Formatting.number(point.value), "chart": MetricChart.sparkline(history)] as [String: Any]
+            let buckets = try view.store.read { try Tracker.metricBuckets($0, run.id, key: point.key, buckets: MetricChart.buckets) }
+            var row: [String: Any] = ["key": point.key, "value": Formatting.number(point.value), "chart": MetricChart.sparkline(buckets, key: point.key)]
+            row["csv"] = "\(view.base)/runs/\(run.id)/metrics/\(point.key.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? point.key).csv"
+            return row
         }
         if run.kind != .job || children.isEmpty {
             let log = try RunLog(view: view, runID: run.id).tail()

@@ -24,6 +24,11 @@ public struct WebView: Sendable {
         router.get("\(base)/runs/:id") { request, context in
             try view.html(RunPage(view: view, runID: try context.parameters.require("id")).render())
         }
+        router.get("\(base)/runs/:id/metrics/:file") { _, context in
+            let file = try context.parameters.require("file")
+            guard file.hasSuffix(".csv") else { throw PageNotFound(message: "A metric's points are at KEY.csv") }
+            return try MetricExport(view: view, runID: try context.parameters.require("id"), key: String(file.dropLast(4))).csv()
+        }
         router.get("\(base)/runs/:id/log") { request, context in
             let offset = request.uri.queryParameters["offset"].flatMap { Int64(String($0)) } ?? 0
             return try RunLog(view: view, runID: try context.parameters.require("id")).json(from: offset)

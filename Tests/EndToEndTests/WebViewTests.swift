@@ -88,6 +88,9 @@ struct WebViewTests {
         #expect(stagePage.text.contains("trained"), "the stage's log")
         #expect(stagePage.text.contains("<polyline"), "auc's chart over its three steps")
         #expect(stagePage.text.contains("data-live=\"false\""), "an ended run's log is not followed")
+        let csv = try await Self.get(base + "/runs/\(train)/metrics/auc.csv")
+        #expect(csv.text.split(separator: "\n").prefix(4).map { $0.split(separator: ",").prefix(2).joined(separator: ",") }
+                == ["step,value", "1,0.7", "2,0.8", "3,0.9"])
         let log = try await Self.get(base + "/runs/\(train)/log?offset=0")
         #expect(log.text.contains("\"text\":\"trained\\n\""))
         #expect(try await Self.get(base + "/runs/nosuchrun").status == 404)

@@ -70,3 +70,31 @@ extension Tracker {
             """, arguments: [runID, key, limit ?? -1, offset]).map(MetricPoint.init(row:))
     }
 }
+
+/// A stretch of a metric's history, summarised for drawing: its steps, its lowest and highest
+/// value, and how many points it holds.
+public struct MetricBucket: Sendable, Hashable {
+    public var firstStep: Int64
+    public var lastStep: Int64
+    public var low: Double
+    public var high: Double
+    public var count: Int
+}
+
+extension Tracker {
+    /// A metric's history cut into at most `buckets` equal spans of steps, each summarised in the
+    /// database (one pass over the run's points for that key, in the primary key's order), so a
+    /// chart of a million points reads a few hundred rows. NaN points are left out.
+    public static func metricBuckets(_ tx: StoreTransaction, _ runID: String, key: String, buckets: Int) throws -> [MetricBucket] {
+        guard let range = try Row.fetchOne(tx.db, sql: "SELECT MIN(step) AS lo, MAX(step) AS hi FROM metrics WHERE run_uuid = ? AND key = ? AND is_nan = 0",
+                                           arguments: [runID, key]),
+              let lo: Int64 = range["lo"], let hi: Int64 = range["hi"] else { return [] }
+        let span = hi - lo + 1
+        return try Row.fetchAll(tx.db, sql: """
+            SELECT (step - ?) * ? / ? AS bucket, MIN(step) AS first_step, MAX(step) AS last_step, MIN(value) AS low, MAX(value) AS high, COUNT(*) AS n
+            FROM metrics WHERE run_uuid = ? AND key = ? AND is_nan = 0 GROUP BY bucket ORDER BY bucket
+            """, arguments: [lo, Int64(max(1, buckets)), span, runID, key]).map { row in
+            MetricBucket(firstStep: row["first_step"], lastStep: row["last_step"], low: row["low"], high: row["high"], count: row["n"])
+        }
+    }
+}
