@@ -83,6 +83,8 @@ let package = Package(
                 .embedInCode("Templates/layout.mustache"),
                 .embedInCode("Templates/runs.mustache"),
                 .embedInCode("Templates/run.mustache"),
+                .embedInCode("Templates/models.mustache"),
+                .embedInCode("Templates/model.mustache"),
             ]
         ),
         // HTTP: model serving and feedback, health, Prometheus metrics. Its own target so the core

@@ -24,6 +24,11 @@ public struct WebView: Sendable {
         router.get("\(base)/runs/:id") { request, context in
             try view.html(RunPage(view: view, runID: try context.parameters.require("id")).render())
         }
+        router.get("\(base)/models") { _, _ in try view.html(ModelsPage(view: view).render()) }
+        router.get("\(base)/models/:name") { _, context in
+            let name = try context.parameters.require("name")
+            return try view.html(ModelsPage(view: view).render(model: name.removingPercentEncoding ?? name))
+        }
         router.get("\(base)/runs/:id/metrics/:file") { _, context in
             let file = try context.parameters.require("file")
             guard file.hasSuffix(".csv") else { throw PageNotFound(message: "A metric's points are at KEY.csv") }
@@ -44,7 +49,7 @@ public struct WebView: Sendable {
 
     /// The header's links, the current one marked.
     func nav(_ here: String) -> [[String: Any]] {
-        [("Runs", "\(base)/runs")].map { ["label": $0.0, "href": $0.1, "here": $0.0 == here] }
+        [("Runs", "\(base)/runs"), ("Models", "\(base)/models")].map { ["label": $0.0, "href": $0.1, "here": $0.0 == here] }
     }
 }
 

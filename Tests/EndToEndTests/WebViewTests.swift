@@ -106,6 +106,36 @@ struct WebViewTests {
         #expect(!clientRuns.text.contains("<script>alert(1)"))
     }
 
+    @Test func modelsShowTheirAliasesGatesChecksumsAndAliasHistory() async throws {
+        let cli = try MLOpsBinary("""
+            version: 1
+            jobs:
+              weekly:
+                params: { week: 6 }
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 600, week: "${params.week}", history_weeks: 2 } }
+                  train: { needs: [ingest], uses: logistic-regression }
+                  evaluate: { needs: [train], uses: evaluate }
+                  gate: { needs: [evaluate], uses: gate, with: { rules: [ { metric: auc, min: 0.5 } ] } }
+                  deploy: { needs: [gate], uses: deploy, with: { model: propensity, strategy: replace } }
+            """)
+        defer { cli.remove() }
+        #expect(try cli.run(["run", "weekly", "-q"]).status == 0)
+        #expect(try cli.run(["run", "weekly", "-q", "--param", "week=7"]).status == 0)
+        let server = try cli.start(["server", "--port", "0"])
+        defer { kill(server.pid, SIGTERM); _ = server.wait() }
+        let base = "http://127.0.0.1:\(server.announcedPort())"
+        let models = try await Self.get(base + "/models")
+        #expect(models.text.contains("<a href=\"/models/propensity\">propensity</a>"))
+        #expect(models.text.contains("@champion → 2"))
+        let page = try await Self.get(base + "/models/propensity")
+        #expect(page.status == 200)
+        #expect(page.text.components(separatedBy: "<span class=\"alias\">@champion</span>").count == 2, "on version 2 only")
+        #expect(page.text.contains("(min 0.5): pass"), "the gate's rules and results")
+        #expect(page.text.contains("<table id=\"alias-history\">"))
+        #expect(try await Self.get(base + "/models/nosuch").status == 404)
+    }
+
     @Test func theModelServerServesTheViewUnderUI() async throws {
         let cli = try MLOpsBinary(Self.spec)
         defer { cli.remove() }
