@@ -85,6 +85,8 @@ let package = Package(
                 .embedInCode("Templates/run.mustache"),
                 .embedInCode("Templates/models.mustache"),
                 .embedInCode("Templates/model.mustache"),
+                .embedInCode("Templates/rollouts.mustache"),
+                .embedInCode("Templates/rollout.mustache"),
             ]
         ),
         // HTTP: model serving and feedback, health, Prometheus metrics. Its own target so the core

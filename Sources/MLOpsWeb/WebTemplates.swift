@@ -10,7 +10,8 @@ struct WebTemplates: Sendable {
         var templates: [String: MustacheTemplate] = [:]
         for (name, bytes) in [("layout", PackageResources.layout_mustache), ("runs", PackageResources.runs_mustache),
                               ("run", PackageResources.run_mustache), ("models", PackageResources.models_mustache),
-                              ("model", PackageResources.model_mustache)] {
+                              ("model", PackageResources.model_mustache), ("rollouts", PackageResources.rollouts_mustache),
+                              ("rollout", PackageResources.rollout_mustache)] {
             // The templates are ours and tested: one that does not parse is a build defect.
             templates[name] = try? MustacheTemplate(string: String(decoding: bytes, as: UTF8.self))
         }

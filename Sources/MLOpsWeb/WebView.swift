@@ -29,6 +29,8 @@ public struct WebView: Sendable {
             let name = try context.parameters.require("name")
             return try view.html(ModelsPage(view: view).render(model: name.removingPercentEncoding ?? name))
         }
+        router.get("\(base)/rollouts") { _, _ in try view.html(RolloutsPage(view: view).render()) }
+        router.get("\(base)/rollouts/:id") { _, context in try view.html(RolloutsPage(view: view).render(rollout: try context.parameters.require("id"))) }
         router.get("\(base)/runs/:id/metrics/:file") { _, context in
             let file = try context.parameters.require("file")
             guard file.hasSuffix(".csv") else { throw PageNotFound(message: "A metric's points are at KEY.csv") }
@@ -49,7 +51,7 @@ public struct WebView: Sendable {
 
     /// The header's links, the current one marked.
     func nav(_ here: String) -> [[String: Any]] {
-        [("Runs", "\(base)/runs"), ("Models", "\(base)/models")].map { ["label": $0.0, "href": $0.1, "here": $0.0 == here] }
+        [("Runs", "\(base)/runs"), ("Models", "\(base)/models"), ("Rollouts", "\(base)/rollouts")].map { ["label": $0.0, "href": $0.1, "here": $0.0 == here] }
     }
 }
 

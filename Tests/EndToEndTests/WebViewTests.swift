@@ -136,6 +136,26 @@ struct WebViewTests {
         #expect(try await Self.get(base + "/models/nosuch").status == 404)
     }
 
+    @Test func aRolloutShowsItsStepsWeightAndEvents() async throws {
+        let cli = try MLOpsBinary(ServerTests.spec)
+        defer { cli.remove() }
+        #expect(try cli.run(["run", "weekly", "-q"]).status == 0)
+        #expect(try cli.run(["run", "weekly", "--param", "week=9", "-q"]).status == 0)
+        let rollouts = try #require(try cli.json(["rollouts"]) as? [[String: Any]])
+        let id = try #require(rollouts.first?["id"] as? String)
+        let server = try cli.start(["server", "--port", "0"])
+        defer { kill(server.pid, SIGTERM); _ = server.wait() }
+        let base = "http://127.0.0.1:\(server.announcedPort())"
+        let list = try await Self.get(base + "/rollouts")
+        #expect(list.text.contains("<a href=\"/rollouts/\(id)\">"))
+        let page = try await Self.get(base + "/rollouts/\(id)")
+        #expect(page.text.contains("<li>set weight 50%</li>"))
+        #expect(page.text.contains("<li class=\"current\">pause until promoted ← now</li>"))
+        #expect(page.text.contains("aria-label=\"weight over time\""))
+        #expect(page.text.contains("<table id=\"events\">"))
+        #expect(try await Self.get(base + "/rollouts/nosuch").status == 404)
+    }
+
     @Test func theModelServerServesTheViewUnderUI() async throws {
         let cli = try MLOpsBinary(Self.spec)
         defer { cli.remove() }
