@@ -87,6 +87,8 @@ let package = Package(
                 .embedInCode("Templates/model.mustache"),
                 .embedInCode("Templates/rollouts.mustache"),
                 .embedInCode("Templates/rollout.mustache"),
+                .embedInCode("Templates/monitors.mustache"),
+                .embedInCode("Templates/monitor.mustache"),
             ]
         ),
         // HTTP: model serving and feedback, health, Prometheus metrics. Its own target so the core

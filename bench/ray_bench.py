@@ -59,7 +59,7 @@ overhead = m["mlops"] - m["floor"]
 lines = [
     "## Stages on Ray", "",
     f"`bench/run-ray` ({time.strftime('%Y-%m-%d', time.gmtime())}, {os.cpu_count()} cores, {cpu}, Ray {version}, a local head "
-    f"with 2 CPUs): {'a debug build (MLOPS_BIN)' if os.environ.get('MLOPS_BIN') else 'release build'}; {RUNS} runs each, interleaved, "
+    f"with 2 CPUs): {'release build' if '/release/' in binary else 'debug build'}; {RUNS} runs each, interleaved, "
     "medians (min–max). A trivial stage is `true` as a Ray job.", "",
     "| figure | mlops | Ray | difference | target | met |", "| --- | ---: | ---: | ---: | --- | --- |",
     f"| submit to finished, one stage: `mlops run` vs `ray job submit` | {m['mlops']:.0f} ms ({spread['mlops'][0]:.0f}–{spread['mlops'][1]:.0f}) "

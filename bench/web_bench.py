@@ -51,7 +51,7 @@ rows = [("runs table, first page of 50", "first", 100), ("runs table, a page 99,
         ("filtered, ordered by a metric, 3 chosen columns", "filtered", 100), ("a run with a 1,000,000-point metric", "long", 50)]
 lines = ["## The web view", "",
          f"`bench/run-web` ({time.strftime('%Y-%m-%d', time.gmtime())}, {os.cpu_count()} cores, {cpu}): `mlops server` "
-         f"({'a debug build (MLOPS_BIN)' if os.environ.get('MLOPS_BIN') else 'release build'}) on a SQLite store of 100,000 job runs "
+         f"({'release build' if '/release/' in binary else 'debug build'}) on a SQLite store of 100,000 job runs "
          "(10 metrics, params and tags each) and one run with a metric of 1,000,000 points; each page requested from a client "
          "on loopback, median of 20 (10 for the long metric) after two warm-ups, so the time is the server's plus a loopback round trip.", "",
          "| page | time | target | met | HTML | < 200 KB |", "| --- | ---: | --- | --- | ---: | --- |"]

@@ -11,7 +11,8 @@ struct WebTemplates: Sendable {
         for (name, bytes) in [("layout", PackageResources.layout_mustache), ("runs", PackageResources.runs_mustache),
                               ("run", PackageResources.run_mustache), ("models", PackageResources.models_mustache),
                               ("model", PackageResources.model_mustache), ("rollouts", PackageResources.rollouts_mustache),
-                              ("rollout", PackageResources.rollout_mustache)] {
+                              ("rollout", PackageResources.rollout_mustache), ("monitors", PackageResources.monitors_mustache),
+                              ("monitor", PackageResources.monitor_mustache)] {
             // The templates are ours and tested: one that does not parse is a build defect.
             templates[name] = try? MustacheTemplate(string: String(decoding: bytes, as: UTF8.self))
         }

@@ -156,6 +156,34 @@ struct WebViewTests {
         #expect(try await Self.get(base + "/rollouts/nosuch").status == 404)
     }
 
+    @Test func aMonitorShowsItsEvaluationsAsCharts() async throws {
+        let cli = try MLOpsBinary("""
+            version: 1
+            jobs:
+              weekly:
+                stages:
+                  ingest: { uses: synthetic-cohort, with: { customers: 300, week: 6, history_weeks: 2 } }
+                  train: { needs: [ingest], uses: logistic-regression }
+                  deploy: { needs: [train], uses: deploy, with: { model: p } }
+                  score: { needs: [deploy], uses: score, with: { model: p, top_k: 30 } }
+            monitors:
+              p-hit-rate: { model: p, metric: hit_rate, baseline: 0.3, min_samples: 50, on_drop: { run: weekly } }
+            """)
+        defer { cli.remove() }
+        #expect(try cli.run(["run", "weekly", "-q"]).status == 0)
+        #expect(try cli.run(["monitor", "--evaluate"]).status == 0)
+        let server = try cli.start(["server", "--port", "0"])
+        defer { kill(server.pid, SIGTERM); _ = server.wait() }
+        let base = "http://127.0.0.1:\(server.announcedPort())"
+        let list = try await Self.get(base + "/monitors")
+        #expect(list.text.contains("<a href=\"/monitors/p-hit-rate\">p-hit-rate</a>"))
+        let page = try await Self.get(base + "/monitors/p-hit-rate")
+        #expect(page.status == 200)
+        #expect(page.text.contains("1 evaluation shown"))
+        #expect(page.text.contains("aria-label=\"hit rate, baseline\""))
+        #expect(try await Self.get(base + "/monitors/p-hit-rte").status == 404)
+    }
+
     @Test func theModelServerServesTheViewUnderUI() async throws {
         let cli = try MLOpsBinary(Self.spec)
         defer { cli.remove() }
