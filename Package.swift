@@ -89,6 +89,7 @@ let package = Package(
                 .embedInCode("Templates/rollout.mustache"),
                 .embedInCode("Templates/monitors.mustache"),
                 .embedInCode("Templates/monitor.mustache"),
+                .embedInCode("Templates/jobs.mustache"),
             ]
         ),
         // HTTP: model serving and feedback, health, Prometheus metrics. Its own target so the core

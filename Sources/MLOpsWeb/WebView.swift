@@ -31,6 +31,7 @@ public struct WebView: Sendable {
         }
         router.get("\(base)/rollouts") { _, _ in try view.html(RolloutsPage(view: view).render()) }
         router.get("\(base)/rollouts/:id") { _, context in try view.html(RolloutsPage(view: view).render(rollout: try context.parameters.require("id"))) }
+        router.get("\(base)/jobs") { _, _ in try view.html(JobsPage(view: view).render()) }
         router.get("\(base)/monitors") { _, _ in try view.html(MonitorsPage(view: view).render()) }
         router.get("\(base)/monitors/:name") { _, context in try view.html(MonitorsPage(view: view).render(monitor: try context.parameters.require("name"))) }
         router.get("\(base)/runs/:id/metrics/:file") { _, context in
@@ -53,7 +54,7 @@ public struct WebView: Sendable {
 
     /// The header's links, the current one marked.
     func nav(_ here: String) -> [[String: Any]] {
-        [("Runs", "\(base)/runs"), ("Models", "\(base)/models"), ("Rollouts", "\(base)/rollouts"), ("Monitors", "\(base)/monitors")].map { ["label": $0.0, "href": $0.1, "here": $0.0 == here] }
+        [("Runs", "\(base)/runs"), ("Models", "\(base)/models"), ("Rollouts", "\(base)/rollouts"), ("Monitors", "\(base)/monitors"), ("Jobs", "\(base)/jobs")].map { ["label": $0.0, "href": $0.1, "here": $0.0 == here] }
     }
 }
 

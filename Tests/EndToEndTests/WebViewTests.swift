@@ -184,6 +184,18 @@ struct WebViewTests {
         #expect(try await Self.get(base + "/monitors/p-hit-rte").status == 404)
     }
 
+    @Test func jobsShowTheirSchedulesNextFiresAndTheOutbox() async throws {
+        let cli = try MLOpsBinary("version: 1\njobs:\n  nightly:\n    schedule: \"30 2 * * *\"\n    timezone: Europe/Madrid\n    stages:\n      a: { run: \"true\" }\n")
+        defer { cli.remove() }
+        let server = try cli.start(["server", "--port", "0"])
+        defer { kill(server.pid, SIGTERM); _ = server.wait() }
+        let page = try await Self.get("http://127.0.0.1:\(server.announcedPort())/jobs")
+        #expect(page.text.contains("<code>30 2 * * *</code>"))
+        #expect(page.text.contains("Europe/Madrid"))
+        #expect(page.text.components(separatedBy: " 02:30 ").count - 1 == 3, "the next three fires, in the job's zone")
+        #expect(page.text.contains("Nothing waits to be delivered."))
+    }
+
     @Test func theModelServerServesTheViewUnderUI() async throws {
         let cli = try MLOpsBinary(Self.spec)
         defer { cli.remove() }
