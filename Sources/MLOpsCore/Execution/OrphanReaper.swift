@@ -96,7 +96,8 @@ public struct OrphanReaper: Sendable {
         if holder != runner, holder.isAlive() != false { return .alive }
         switch await executor.probe(handle) {
         case .lost(let reason):
-            try store.write { tx in
+            // Another reaper may have recorded it first: then this one changes nothing.
+            _ = try store.write { tx in
                 try OrphanRecords.finishAttemptIfRunning(tx, attemptID: attempt.id, outcome: .failed, exitCode: nil, message: reason, now: tx.nowMillis())
             }
             return .settled
@@ -145,7 +146,7 @@ public struct OrphanReaper: Sendable {
 
     func record(_ attempt: RunRecord, _ termination: StageTermination, note: String) throws {
         let message = termination.message.map { "\($0) (\(note))" } ?? note
-        try store.write { tx in
+        _ = try store.write { tx in
             try OrphanRecords.finishAttemptIfRunning(tx, attemptID: attempt.id, outcome: termination.outcome,
                                                      exitCode: termination.exitCode.map(Int.init), message: message, now: tx.nowMillis())
         }
