@@ -24,6 +24,7 @@ struct ModelsPage {
         let versions = try registry.versions(name)
         guard !versions.isEmpty else { throw PageNotFound(message: "No registered model \(name)") }
         let aliases = try registry.aliases(name)
+        let spec = try? SpecParser.load(path: view.workspace.specPath)
         var context: [String: Any] = ["title": name, "base": view.base, "nav": view.nav("Models"), "name": name]
         context["versions"] = try versions.sorted { $0.version > $1.version }.map { version in
             var row: [String: Any] = ["version": version.version, "status": version.status.rawValue,
@@ -34,7 +35,7 @@ struct ModelsPage {
             if let run = version.sourceRunID {
                 row["run"] = run
                 row["runShort"] = String(run.prefix(8))
-                if let gate = try gate(of: run) { row["gate"] = gate }
+                if let gate = try gate(of: run, spec: spec) { row["gate"] = gate }
             }
             return row
         }
@@ -49,10 +50,9 @@ struct ModelsPage {
 
     /// The gate that let the version through: the `gate` stage of the job run whose stage trained it,
     /// with its rules' results (its `rule_N` params).
-    func gate(of trainingRun: String) throws -> [String: Any]? {
+    func gate(of trainingRun: String, spec: JobsFile?) throws -> [String: Any]? {
         let tracker = Tracker(store: view.store)
-        guard let run = try tracker.run(trainingRun), let parent = run.parentRunID,
-              let job = try? SpecParser.load(path: view.workspace.specPath).job(named: run.job ?? "") else { return nil }
+        guard let run = try tracker.run(trainingRun), let parent = run.parentRunID, let job = spec?.job(named: run.job ?? "") else { return nil }
         let gates = Set(job.stages.filter { $0.action == .builtin("gate") }.map(\.name))
         guard let gate = try tracker.children(of: parent).last(where: { gates.contains($0.stage ?? "") }) else { return nil }
         let rules = try tracker.params(of: gate.id).filter { $0.key.hasPrefix("rule_") }.sorted { $0.key < $1.key }.map(\.value)

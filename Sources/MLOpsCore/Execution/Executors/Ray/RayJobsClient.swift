@@ -99,9 +99,8 @@ public struct RayJobsClient: Sendable {
         (try? await call(.get, "/api/packages/gcs/\(name)"))?.isSuccess == true
     }
 
-    /// Uploads a zip as `gcs://NAME` unless the head has it already.
+    /// Uploads a zip as `gcs://NAME`.
     public func upload(package name: String, zip: [UInt8]) async throws(Failure) {
-        if await hasPackage(name) { return }
         let answer = try await call(.put, "/api/packages/gcs/\(name)", body: zip, contentType: "application/zip")
         guard answer.isSuccess else { throw .refused(answer.status, answer.text) }
     }

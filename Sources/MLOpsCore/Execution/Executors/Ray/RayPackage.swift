@@ -27,7 +27,9 @@ enum RayPackage {
             return "gcs://\(known.name)"
         }
         let package = try make(folder: folder)
-        try await retrying { () async throws(RayJobsClient.Failure) in try await client.upload(package: package.name, zip: package.zip) }
+        if await !client.hasPackage(package.name) {
+            try await retrying { () async throws(RayJobsClient.Failure) in try await client.upload(package: package.name, zip: package.zip) }
+        }
         names.withLock { $0[folder] = (fingerprint, package.name) }
         return "gcs://\(package.name)"
     }
