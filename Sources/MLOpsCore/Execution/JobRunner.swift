@@ -92,8 +92,7 @@ public final class JobRunner: Sendable {
     func reapOrphans(_ request: RunRequest, job: JobSpec) async throws -> RunRequest {
         let width = job.stages.map(\.name.count).max() ?? 0
         @Sendable func echoing(_ stage: String) -> (@Sendable (Console.Stream, Substring) -> Void)? {
-            let prefix = Self.prefix(stage, width: width)
-            return { @Sendable stream, line in Console.shared.write(prefix + String(line) + "\n", to: stream) }
+            Self.echo(prefix: Self.prefix(stage, width: width))
         }
         let echo: (@Sendable (String) -> (@Sendable (Console.Stream, Substring) -> Void)?)? = request.echo ? echoing : nil
         let reaper = OrphanReaper(store: store, executors: executors,

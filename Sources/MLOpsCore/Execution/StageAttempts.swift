@@ -126,10 +126,7 @@ extension JobRunner {
         report(.stageStarted(stage: run.name ?? stage.name, attempt: attempt, runID: run.id))
         StartupTrace.mark("\(stage.name): recorded, starting")
 
-        var echo: (@Sendable (Console.Stream, Substring) -> Void)?
-        if let prefix {
-            echo = { @Sendable stream, line in Console.shared.write(prefix + String(line) + "\n", to: stream) }
-        }
+        let echo = prefix.map(Self.echo(prefix:))
         var trackingURI: String?
         if case .command = stage.action {
             if case let .ray(ray) = stage.executor, let remote = remoteTrackingURL ?? ray.trackingURL {
@@ -168,6 +165,11 @@ extension JobRunner {
             reportError = "\(error)"
         }
         return finish(termination, reportError: reportError)
+    }
+
+    /// Whole lines of a stage's output on the terminal, after its prefix.
+    static func echo(prefix: String) -> @Sendable (Console.Stream, Substring) -> Void {
+        { @Sendable stream, line in Console.shared.write(prefix + String(line) + "\n", to: stream) }
     }
 
     /// A built-in runs in this process: its timeout is a race against a timer, which cancels it.
