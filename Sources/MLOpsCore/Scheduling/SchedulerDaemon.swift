@@ -17,6 +17,9 @@ public actor SchedulerDaemon {
     /// When this daemon began: schedules with no fire on record start from here.
     let since: Int64
     var running: [String: (job: String, task: Task<Void, Never>)] = [:]
+    /// Following dead runners' remote attempts, in the background; a stopping daemon leaves it (the
+    /// attempts keep running, and the next reaper follows them).
+    var reattaching: Task<Void, Never>?
     var stopping = false
     /// Each phase of a tick waits for the runs the one before started (the simulation): monitors
     /// and rollouts then see the week's scores and outcomes whatever the threads do, and the same
@@ -66,12 +69,14 @@ public actor SchedulerDaemon {
     /// Waits until every run this daemon started has ended.
     public func waitIdle() async {
         while let (_, entry) = running.first { await entry.task.value }
+        await reattaching?.value
     }
 
-    public var runningJobs: [String] { running.values.map(\.job).filter { !$0.isEmpty } }
+    public var runningJobs: [String] { running.values.map(\.job) }
 
     /// Stops taking work, lets the running jobs finish for up to `grace`, then stops them (TERM,
-    /// their kill grace, KILL); returns when nothing is left RUNNING.
+    /// their kill grace, KILL); returns when none of its runs is left RUNNING. A dead runner's
+    /// remote attempt it was following keeps running, for the next reaper to follow.
     public func stop(grace: Duration) async {
         stopping = true
         log("daemon_stopping", ["running": String(running.count), "grace": "\(grace)"])
@@ -81,7 +86,7 @@ public actor SchedulerDaemon {
             log(.warn, "run_stopped", ["job": entry.job, "run": String(runID.prefix(8)), "reason": "grace period over"])
             entry.task.cancel()
         }
-        await waitIdle()
+        while let (_, entry) = running.first { await entry.task.value }
         try? store.write { try DaemonRecords.stopped($0, id: id, now: store.nowMillis()) }
         log("daemon_stopped", ["daemon": String(id.prefix(8))])
     }
@@ -114,20 +119,20 @@ public actor SchedulerDaemon {
     /// (one follower at a time in this daemon; the store's claim keeps other processes off them);
     /// the orphaned fire is then resumed by the next tick, reusing what they produced.
     func reattachRemoteAttempts() {
-        guard running[Self.reattachKey] == nil else { return }
+        guard reattaching == nil else { return }
         let log = self.log
         let reaper = OrphanReaper(store: store, reattach: .init(workspace: workspace, spec: spec, jobs: nil, report: { event in
             if case let .stageReattached(stage, runID, jobRunID) = event {
                 log(.warn, "stage_reattached", ["stage": stage, "stage_run": String(runID.prefix(8)), "run": String(jobRunID.prefix(8))])
             }
         }))
-        running[Self.reattachKey] = ("", Task {
+        reattaching = Task {
             _ = try? await reaper.reap()
-            self.finished(Self.reattachKey)
-        })
+            self.reattached()
+        }
     }
 
-    static let reattachKey = "reattach"
+    func reattached() { reattaching = nil }
 
     func fireSchedule(_ job: JobSpec, now: Int64) throws {
         guard let cron = job.schedule else { return }
