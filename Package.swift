@@ -90,6 +90,7 @@ let package = Package(
                 .embedInCode("Templates/monitors.mustache"),
                 .embedInCode("Templates/monitor.mustache"),
                 .embedInCode("Templates/jobs.mustache"),
+                .embedInCode("Templates/compare.mustache"),
             ]
         ),
         // HTTP: model serving and feedback, health, Prometheus metrics. Its own target so the core

@@ -61,6 +61,7 @@ struct RunsPage {
              "trigger": run.trigger?.rawValue ?? "", "started": Formatting.timestamp(millis: run.startTime),
              "duration": Formatting.duration(millis: run.durationMillis), "cells": cells[run.id] ?? columns.map { _ in "" }] as [String: Any]
         }
+        context["hasRows"] = !runs.isEmpty
         if runs.count == limit, let last = cursors.last { context["next"] = link(after: last.token) }
         if search.after != nil { context["first"] = link(after: nil) }
         return view.templates.render("runs", context)

@@ -12,7 +12,8 @@ struct WebTemplates: Sendable {
                               ("run", PackageResources.run_mustache), ("models", PackageResources.models_mustache),
                               ("model", PackageResources.model_mustache), ("rollouts", PackageResources.rollouts_mustache),
                               ("rollout", PackageResources.rollout_mustache), ("monitors", PackageResources.monitors_mustache),
-                              ("monitor", PackageResources.monitor_mustache), ("jobs", PackageResources.jobs_mustache)] {
+                              ("monitor", PackageResources.monitor_mustache), ("jobs", PackageResources.jobs_mustache),
+                              ("compare", PackageResources.compare_mustache)] {
             // The templates are ours and tested: one that does not parse is a build defect.
             templates[name] = try? MustacheTemplate(string: String(decoding: bytes, as: UTF8.self))
         }

@@ -31,6 +31,9 @@ public struct WebView: Sendable {
         }
         router.get("\(base)/rollouts") { _, _ in try view.html(RolloutsPage(view: view).render()) }
         router.get("\(base)/rollouts/:id") { _, context in try view.html(RolloutsPage(view: view).render(rollout: try context.parameters.require("id"))) }
+        router.get("\(base)/compare") { request, _ in
+            try view.html(ComparePage(view: view, ids: request.uri.queryParameters.getAll("run")).render())
+        }
         router.get("\(base)/jobs") { _, _ in try view.html(JobsPage(view: view).render()) }
         router.get("\(base)/monitors") { _, _ in try view.html(MonitorsPage(view: view).render()) }
         router.get("\(base)/monitors/:name") { _, context in try view.html(MonitorsPage(view: view).render(monitor: try context.parameters.require("name"))) }

@@ -49,9 +49,9 @@ struct WebViewTests {
         defer { kill(server.pid, SIGTERM); _ = server.wait(); cli.remove() }
         let all = try await Self.get(base + "/")
         #expect(all.status == 200)
-        #expect(all.text.components(separatedBy: "<tr><td><a href=\"/runs/").count - 1 == 3)
+        #expect(all.text.components(separatedBy: "name=\"run\" value=\"").count - 1 == 3)
         let narrowed = try await Self.get(base + "/runs?filter=" + Self.escape("params.l2 = '0.2'") + "&cols=" + Self.escape("metrics.auc,params.l2"))
-        #expect(narrowed.text.components(separatedBy: "<tr><td><a href=\"/runs/").count - 1 == 1)
+        #expect(narrowed.text.components(separatedBy: "name=\"run\" value=\"").count - 1 == 1)
         #expect(narrowed.text.contains("<th>metrics.auc</th><th>params.l2</th>"))
         #expect(narrowed.text.contains("<td class=\"num\">0.2</td>"))
         let bad = try await Self.get(base + "/runs?filter=" + Self.escape("metrics.auc >> 1"))
@@ -64,7 +64,7 @@ struct WebViewTests {
         var seen: [String] = []
         while let next = url, seen.count < 10 {
             let page = try await Self.get(base + next.replacingOccurrences(of: "&amp;", with: "&"))
-            seen += page.text.components(separatedBy: "<tr><td><a href=\"/runs/").dropFirst().map { String($0.prefix(32)) }
+            seen += page.text.components(separatedBy: "name=\"run\" value=\"").dropFirst().map { String($0.prefix(32)) }
             url = page.text.range(of: "href=\"(/runs\\?[^\"]*after=[^\"]*)\" id=\"next\"", options: .regularExpression)
                 .map { String(page.text[$0].dropFirst(6).prefix { $0 != "\"" }) }
         }
@@ -104,6 +104,23 @@ struct WebViewTests {
         let clientRuns = try await Self.get(base + "/runs?kind=run")
         #expect(clientRuns.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(!clientRuns.text.contains("<script>alert(1)"))
+    }
+
+    @Test func runsAreComparedSideBySide() async throws {
+        let (cli, server, base) = try served()
+        defer { kill(server.pid, SIGTERM); _ = server.wait(); cli.remove() }
+        let stages = try #require(try cli.json(["runs", "--kind", "stage"]) as? [[String: Any]])
+        let trains = stages.filter { $0["stage"] as? String == "train" }.compactMap { $0["run_id"] as? String }
+        let jobs = try #require(try cli.json(["runs"]) as? [[String: Any]]).compactMap { $0["run_id"] as? String }
+        let page = try await Self.get(base + "/compare?" + trains.map { "run=\($0)" }.joined(separator: "&"))
+        #expect(page.status == 200)
+        #expect(page.text.contains("Compare 3 runs"))
+        #expect(page.text.contains("aria-label=\"auc by run\""), "auc's histories overlaid")
+        #expect(page.text.components(separatedBy: "<polyline").count - 1 >= 3)
+        let byJob = try await Self.get(base + "/compare?" + jobs.map { "run=\($0)" }.joined(separator: "&"))
+        #expect(byJob.text.contains("aria-label=\"parallel coordinates\""), "l2 to the metrics")
+        #expect(byJob.text.contains("<td>params.l2</td><td class=\"num\">"))
+        #expect(try await Self.get(base + "/compare?run=nosuch").status == 404)
     }
 
     @Test func modelsShowTheirAliasesGatesChecksumsAndAliasHistory() async throws {
@@ -195,6 +212,7 @@ struct WebViewTests {
         let page = try await Self.get("http://127.0.0.1:\(port)/ui/runs")
         #expect(page.status == 200)
         #expect(page.text.contains("<a href=\"/ui/runs/"))
+        #expect(page.text.contains("action=\"/ui/compare\""))
     }
 
     /// Debian's chromium, headless: the page a browser builds has the table's rows.
@@ -217,6 +235,6 @@ struct WebViewTests {
         let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         dump.waitUntilExit()
         #expect(dom.contains("<table id=\"runs\">"))
-        #expect(dom.components(separatedBy: "<tr><td><a href=\"/runs/").count - 1 == 3)
+        #expect(dom.components(separatedBy: "name=\"run\" value=\"").count - 1 == 3)
     }
 }
