@@ -16,14 +16,20 @@ enum MetricChart {
               let x0 = buckets.first?.firstStep, let x1 = buckets.last?.lastStep else { return "" }
         func x(_ step: Int64) -> Double { x1 > x0 ? Double(step - x0) / Double(x1 - x0) * (width - 2) + 1 : width / 2 }
         func y(_ value: Double) -> Double { high > low ? height - 1 - (value - low) / (high - low) * (height - 2) : height / 2 }
+        let points = polyline(buckets, x: x, y: y)
+        let total = buckets.reduce(0) { $0 + $1.count }
+        return "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(TextEscaping.xml(key)) over \(total) points\">"
+            + "<polyline fill=\"none\" stroke=\"#0b6bcb\" stroke-width=\"1.2\" points=\"\(points)\"/></svg>"
+    }
+
+    /// A bucketed history as polyline points: each span from its high at its first step to its low at its last.
+    static func polyline(_ buckets: [MetricBucket], x: (Int64) -> Double, y: (Double) -> Double) -> String {
         var points: [String] = []
         for bucket in buckets {
             points.append(String(format: "%.1f,%.1f", x(bucket.firstStep), y(bucket.high)))
             if bucket.count > 1 { points.append(String(format: "%.1f,%.1f", x(bucket.lastStep), y(bucket.low))) }
         }
-        let total = buckets.reduce(0) { $0 + $1.count }
-        return "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(TextEscaping.xml(key)) over \(total) points\">"
-            + "<polyline fill=\"none\" stroke=\"#0b6bcb\" stroke-width=\"1.2\" points=\"\(points.joined(separator: " "))\"/></svg>"
+        return points.joined(separator: " ")
     }
 
     /// Several runs' histories of one metric on shared axes (480×160), a colour each.
@@ -36,12 +42,7 @@ enum MetricChart {
         var out = "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(TextEscaping.xml(key)) by run\" font-size=\"11\" font-family=\"system-ui, sans-serif\">"
         out += "<text x=\"2\" y=\"\(Int(y(high)) + 4)\">\(Formatting.number(high))</text><text x=\"2\" y=\"\(Int(y(low)) + 4)\">\(Formatting.number(low))</text>"
         for (buckets, colour) in series where !buckets.isEmpty {
-            var points: [String] = []
-            for bucket in buckets {
-                points.append(String(format: "%.1f,%.1f", x(bucket.firstStep), y(bucket.high)))
-                if bucket.count > 1 { points.append(String(format: "%.1f,%.1f", x(bucket.lastStep), y(bucket.low))) }
-            }
-            out += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>"
+            out += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(polyline(buckets, x: x, y: y))\"/>"
         }
         return out + "<text x=\"40\" y=\"\(Int(height) - 4)\">step \(x0)</text><text x=\"\(Int(width) - 80)\" y=\"\(Int(height) - 4)\">step \(x1)</text></svg>"
     }

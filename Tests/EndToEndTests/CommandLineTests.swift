@@ -31,6 +31,15 @@ struct CommandLineTests {
         #expect(try cli.run(["--help"]).stdout.contains("runs"))
     }
 
+    @Test func aTrackingURLThatIsNotHTTPIsRefusedBeforeAnythingRuns() throws {
+        let cli = try MLOpsBinary("version: 1\njobs:\n  j:\n    stages:\n      a: { run: \"true\" }\n")
+        defer { cli.remove() }
+        let refused = try cli.run(["run", "j", "--tracking-url", "localhost:5000"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("--tracking-url 'localhost:5000' is not an http(s) URL"))
+        #expect(try cli.run(["runs", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+    }
+
     @Test func validateReportsEveryErrorAndExitsNonZero() throws {
         let cli = try MLOpsBinary("""
             version: 1

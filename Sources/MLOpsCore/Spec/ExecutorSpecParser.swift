@@ -129,8 +129,7 @@ enum ExecutorSpecParser {
     }
 
     static func checkURL(_ text: String, _ node: Node, _ path: String, reader: inout SpecReader) -> Bool {
-        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = url.host, !host.isEmpty else {
+        guard RayAddressCheck.isHTTPURL(text) else {
             reader.error(node, path, "'\(text)' is not an http(s) URL", hint: "write it as http://HOST:PORT, e.g. http://ray-head:8265")
             return false
         }
@@ -158,6 +157,13 @@ public enum RayAddressCheck {
     public struct Problem: Sendable {
         public var message: String
         public var hint: String
+    }
+
+    /// An http(s) URL with a host: what a Ray address or a tracking URL must be.
+    public static func isHTTPURL(_ text: String) -> Bool {
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = url.host else { return false }
+        return !host.isEmpty
     }
 
     public static func isLoopback(_ url: String) -> Bool {

@@ -39,8 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if onlyFailed && rerun == nil { throw ValidationError("--only-failed goes with --rerun RUN_ID") }
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
-        if let trackingURL, URLComponents(string: trackingURL)?.host.map({ !$0.isEmpty }) != true
-            || !["http", "https"].contains(URLComponents(string: trackingURL)?.scheme?.lowercased() ?? "") {
+        if let trackingURL, !RayAddressCheck.isHTTPURL(trackingURL) {
             throw ValidationError("--tracking-url '\(trackingURL)' is not an http(s) URL; write it as http://HOST:PORT")
         }
     }

@@ -51,8 +51,7 @@ public struct RayExecutor: StageExecutor {
             _ = await Task { try? await client.stop(submission.submissionID) }.value
             return .killed("stopped by request")
         }
-        return await follow(handle, command, pendingTimeout: spec.pendingTimeout ?? RaySpec.defaultPendingTimeout,
-                            request: spec.request, updated: started)
+        return await follow(handle, command, updated: started)
     }
 
     /// The job's variables: MLOPS_* and MLFLOW_* from the stage's environment, the stage's `env:`,
@@ -127,9 +126,7 @@ public struct RayExecutor: StageExecutor {
 
     public func reattach(_ handle: AttemptHandle, _ command: StageCommand, updated: @Sendable (AttemptHandle) -> Void) async -> StageTermination? {
         guard let job = RayJobHandle(handle) else { return nil }
-        let spec: RaySpec = if case let .ray(spec) = command.placement { spec } else { RaySpec() }
-        return await follow(job, command, pendingTimeout: spec.pendingTimeout ?? RaySpec.defaultPendingTimeout,
-                            request: spec.request, updated: updated)
+        return await follow(job, command, updated: updated)
     }
 
     public func stop(_ handle: AttemptHandle) async {

@@ -4,8 +4,10 @@ extension RayExecutor {
     /// Follows a submitted job to its end: polls its status, copies its log, and stops it at the
     /// deadline, on cancellation, or when it has been PENDING too long. `updated` gets the handle
     /// again whenever its log offset has moved (at most every 2 s, and at the end).
-    func follow(_ start: RayJobHandle, _ command: StageCommand, pendingTimeout: SpecDuration, request: String,
-                updated: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
+    func follow(_ start: RayJobHandle, _ command: StageCommand, updated: @Sendable (AttemptHandle) -> Void) async -> StageTermination {
+        let spec: RaySpec = if case let .ray(spec) = command.placement { spec } else { RaySpec() }
+        let pendingTimeout = spec.pendingTimeout ?? RaySpec.defaultPendingTimeout
+        let request = spec.request
         var watch = RayJobWatch(job: start, command: command, polling: polling, logCap: logCap)
         RayPolling.followed.add(1, ordering: .relaxed)
         defer { RayPolling.followed.subtract(1, ordering: .relaxed) }
