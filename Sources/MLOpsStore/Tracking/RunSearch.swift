@@ -118,48 +118,53 @@ public struct RunSearch: Sendable {
     /// The cursor of each run a search returns, in order: the next page starts after the last one.
     public func cursors(_ tx: StoreTransaction, of runs: [RunRecord]) throws -> [Cursor] {
         guard !runs.isEmpty else { return [] }
-        let (expressions, args) = sortExpressions(tx.dialect)
+        let keys = sortKeys(tx.dialect)
+        let select = keys.enumerated().map { "\($0.element.sql) AS k\($0.offset)" }.joined(separator: ", ")
         var cursors: [Cursor] = []
         for run in runs {
-            let row = try Row.fetchOne(tx.db, sql: "SELECT \(expressions.enumerated().map { "\($0.element.sql) AS k\($0.offset)" }.joined(separator: ", ")) FROM runs WHERE runs.run_uuid = ?",
-                                       arguments: args + [run.id])
-            cursors.append(Cursor(values: expressions.indices.map { row?.value("k\($0)") ?? .null }))
+            let row = try Row.fetchOne(tx.db, sql: "SELECT \(select) FROM runs WHERE runs.run_uuid = ?",
+                                       arguments: keys.flatMap(\.arguments) + [run.id])
+            cursors.append(Cursor(values: keys.indices.map { row?.value("k\($0)") ?? .null }))
         }
         return cursors
     }
 
-    /// The order's keys as SQL, with their arguments, and whether each ascends.
-    func sortExpressions(_ dialect: SQLDialect) -> ([(sql: String, ascending: Bool)], SQLArguments) {
-        var expressions: [(String, Bool)] = []
-        var args: SQLArguments = []
-        for term in orderBy {
+    /// One key of the order, as SQL with the arguments its placeholders take.
+    struct SortKey {
+        var sql: String
+        var ascending: Bool
+        var arguments: SQLArguments = []
+    }
+
+    /// The order's keys: the terms asked for, then start time (newest first) and id, so it is total.
+    func sortKeys(_ dialect: SQLDialect) -> [SortKey] {
+        var keys: [SortKey] = orderBy.map { term in
             switch term.entity {
-            case .metric: expressions.append(("(SELECT value FROM latest_metrics WHERE run_uuid = runs.run_uuid AND key = ? AND is_nan = 0)", term.ascending))
-            case .param: expressions.append(("(SELECT value FROM params WHERE run_uuid = runs.run_uuid AND key = ?)", term.ascending))
-            case .tag: expressions.append(("(SELECT value FROM tags WHERE run_uuid = runs.run_uuid AND key = ?)", term.ascending))
-            case .attribute: expressions.append((Self.attributeColumn(term.key, dialect), term.ascending))
+            case .metric: SortKey(sql: "(SELECT value FROM latest_metrics WHERE run_uuid = runs.run_uuid AND key = ? AND is_nan = 0)", ascending: term.ascending, arguments: [term.key])
+            case .param: SortKey(sql: "(SELECT value FROM params WHERE run_uuid = runs.run_uuid AND key = ?)", ascending: term.ascending, arguments: [term.key])
+            case .tag: SortKey(sql: "(SELECT value FROM tags WHERE run_uuid = runs.run_uuid AND key = ?)", ascending: term.ascending, arguments: [term.key])
+            case .attribute: SortKey(sql: Self.attributeColumn(term.key, dialect), ascending: term.ascending)
             }
-            if term.entity != .attribute { args.append(term.key) }
         }
-        expressions += [("runs.start_time", false), ("runs.run_uuid", true)]
-        return (expressions, args)
+        keys += [SortKey(sql: "runs.start_time", ascending: false), SortKey(sql: "runs.run_uuid", ascending: true)]
+        return keys
     }
 
     /// Rows that sort after `cursor`, NULLs last in either direction: for some key, every key before
     /// it equal and that key after the cursor's value.
-    static func afterClause(_ cursor: Cursor, _ expressions: [(sql: String, ascending: Bool)], _ keyArgs: [SQLArguments]) -> (String, SQLArguments) {
+    static func afterClause(_ cursor: Cursor, _ keys: [SortKey]) -> (String, SQLArguments) {
         var alternatives: [String] = []
         var args: SQLArguments = []
         // Nothing sorts after NULL but another NULL, which the keys after it order.
-        for i in expressions.indices where i < cursor.values.count && cursor.values[i] != .null {
+        for i in keys.indices where i < cursor.values.count && cursor.values[i] != .null {
             var parts: [String] = []
             for j in 0..<i {
-                if cursor.values[j] == .null { parts.append("\(expressions[j].sql) IS NULL") } else { parts.append("\(expressions[j].sql) = ?") }
-                args += keyArgs[j]
+                if cursor.values[j] == .null { parts.append("\(keys[j].sql) IS NULL") } else { parts.append("\(keys[j].sql) = ?") }
+                args += keys[j].arguments
                 if cursor.values[j] != .null { args.append(cursor.values[j]) }
             }
-            parts.append("(\(expressions[i].sql) \(expressions[i].ascending ? ">" : "<") ? OR \(expressions[i].sql) IS NULL)")
-            args += keyArgs[i] + [cursor.values[i]] + keyArgs[i]
+            parts.append("(\(keys[i].sql) \(keys[i].ascending ? ">" : "<") ? OR \(keys[i].sql) IS NULL)")
+            args += keys[i].arguments + [cursor.values[i]] + keys[i].arguments
             alternatives.append("(" + parts.joined(separator: " AND ") + ")")
         }
         return (alternatives.isEmpty ? "0 = 1" : "(" + alternatives.joined(separator: " OR ") + ")", args)
@@ -221,15 +226,14 @@ public struct RunSearch: Sendable {
             }
             args += valueArgs
         }
-        let (expressions, _) = sortExpressions(dialect)
-        let keyArgs: [SQLArguments] = orderBy.map { $0.entity == .attribute ? [] : [$0.key] } + [[], []]
+        let keys = sortKeys(dialect)
         if let after {
-            let (clause, afterArgs) = Self.afterClause(after, expressions, keyArgs)
+            let (clause, afterArgs) = Self.afterClause(after, keys)
             clauses.append(clause)
             args += afterArgs
         }
-        let order = expressions.map { "\($0.sql) \($0.ascending ? "ASC" : "DESC") NULLS LAST" }
-        args += keyArgs.flatMap { $0 }
+        let order = keys.map { "\($0.sql) \($0.ascending ? "ASC" : "DESC") NULLS LAST" }
+        args += keys.flatMap(\.arguments)
         let sql = "SELECT runs.* FROM runs WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(order.joined(separator: ", ")) LIMIT ? OFFSET ?"
         args += [limit, offset]
         return (sql, args)
