@@ -9,7 +9,20 @@ import MLOpsText
 struct RunLog {
     let view: WebView
     let runID: String
+    /// The run, when the caller has read it already.
+    var run: RunRecord?
     static let tailBytes: Int64 = 64 << 10
+
+    init(view: WebView, runID: String) {
+        self.view = view
+        self.runID = runID
+    }
+
+    init(view: WebView, run: RunRecord) {
+        self.view = view
+        self.runID = run.id
+        self.run = run
+    }
 
     struct Chunk {
         var text: String
@@ -18,7 +31,7 @@ struct RunLog {
     }
 
     func file() throws -> (path: String, live: Bool) {
-        guard let run = try Tracker(store: view.store).run(runID) else { throw PageNotFound(message: "No run \(runID)") }
+        guard let run = try run ?? Tracker(store: view.store).run(runID) else { throw PageNotFound(message: "No run \(runID)") }
         let folder = view.workspace.runDirectory(experiment: run.job ?? "", runID: run.id)
         return ("\(folder)/stdout.log", run.status == .running)
     }

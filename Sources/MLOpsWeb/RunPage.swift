@@ -43,7 +43,7 @@ struct RunPage {
             return row
         }
         if run.kind != .job || children.isEmpty {
-            let log = try RunLog(view: view, runID: run.id).tail()
+            let log = try RunLog(view: view, run: run).tail()
             context["log"] = ["text": log.text, "offset": log.offset, "live": log.live] as [String: Any]
         }
         return view.templates.render("run", context)
