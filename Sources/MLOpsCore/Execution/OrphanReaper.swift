@@ -123,17 +123,17 @@ public struct OrphanReaper: Sendable {
         guard try store.write({ try OrphanRecords.claimAttempt($0, attemptID: attempt.id, previous: holder, follower: me) }) else { return false }
         let stageName = attempt.stage ?? attempt.name ?? "?"
         let stage = run.job.flatMap { reattach.spec.job(named: $0) }?.stage(named: stageName)
+        let folder = reattach.workspace.runDirectory(experiment: run.job ?? "", runID: attempt.id)
         var command = StageCommand(
             executable: "", arguments: [], environment: [:], variables: [:], workingDirectory: reattach.workspace.root,
-            stdoutLog: reattach.workspace.runDirectory(experiment: run.job ?? "", runID: attempt.id) + "/stdout.log",
-            stderrLog: reattach.workspace.runDirectory(experiment: run.job ?? "", runID: attempt.id) + "/stderr.log",
+            stdoutLog: folder + "/stdout.log", stderrLog: folder + "/stderr.log",
             timeout: nil, killGrace: stage?.killGrace ?? .seconds(10), echo: reattach.echo?(stageName), runID: attempt.id,
             placement: stage?.executor ?? .local, submissionID: "")
         if let limit = stage?.timeout {
             let spent = store.nowMillis() - (attempt.startTime ?? store.nowMillis())
             command.timeout = SpecDuration(milliseconds: max(1, limit.milliseconds - spent))
         }
-        try? FileManager.default.createDirectory(atPath: (command.stdoutLog as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         reattach.report(.stageReattached(stage: stageName, runID: attempt.id, jobRunID: run.id))
         let tracker = Tracker(store: store)
         let termination = await executor.reattach(handle, command) { updated in try? tracker.recordAttempt(attempt.id, updated) }
